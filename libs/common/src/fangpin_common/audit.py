@@ -1,0 +1,30 @@
+"""Audit trail: every change to a household or case records who, when, what, before and after."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fangpin_common.auth import Principal
+from fangpin_common.logging import request_id_var
+from fangpin_common.tables import AUDIT_LOG
+
+
+async def record(session: AsyncSession, principal: Principal, *, entity_type: str, entity_id: str,
+                 action: str, before: dict[str, Any] | None, after: dict[str, Any] | None,
+                 now: datetime) -> None:
+    await session.execute(AUDIT_LOG.insert().values(
+        at=now, actor=principal.sub, role=principal.role, entity_type=entity_type,
+        entity_id=entity_id, action=action, before=before, after=after,
+        request_id=request_id_var.get(),
+    ))
+
+
+async def history(session: AsyncSession, entity_type: str, entity_id: str) -> list[dict]:
+    rows = await session.execute(
+        select(AUDIT_LOG).where(AUDIT_LOG.c.entity_type == entity_type,
+                                AUDIT_LOG.c.entity_id == entity_id).order_by(AUDIT_LOG.c.id))
+    return [dict(r._mapping) for r in rows]

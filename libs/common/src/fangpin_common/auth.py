@@ -1,0 +1,109 @@
+"""Bearer JWT with a role and a scope: county, township, village, department, platform.
+
+A township token reaches its township only, a village token its village; department and
+platform tokens reach what their data sharing covers (checked by the routes that serve them).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+import jwt
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ValidationError
+
+from fangpin_common.settings import ServiceSettings
+
+Role = Literal["county", "township", "village", "department", "platform"]
+ROLES: tuple[str, ...] = ("county", "township", "village", "department", "platform")
+
+
+class Principal(BaseModel):
+    sub: str
+    role: Role
+    unit: str | None = None
+    township: str | None = None
+    village: str | None = None
+    department: str | None = None
+
+    def can_reach(self, township: str | None, village: str | None = None) -> bool:
+        if self.role in ("county", "platform"):
+            return True
+        if self.role == "township":
+            return township is not None and township == self.township
+        if self.role == "village":
+            return village is not None and village == self.village and (
+                self.township is None or township == self.township)
+        return False
+
+    @property
+    def sees_identity_numbers(self) -> bool:
+        """Resident ID numbers and phones appear unmasked only for these roles."""
+        return self.role in ("county", "township", "platform")
+
+
+def issue_token(settings: ServiceSettings, principal: Principal, ttl: timedelta | None = None,
+                now: datetime | None = None) -> str:
+    issued = now or datetime.now(UTC)
+    claims = principal.model_dump(exclude_none=True) | {
+        "iss": settings.jwt_issuer,
+        "iat": int(issued.timestamp()),
+        "exp": int((issued + (ttl or timedelta(hours=settings.token_ttl_hours))).timestamp()),
+    }
+    return jwt.encode(claims, settings.jwt_secret, algorithm=settings.jwt_algorithm)
+
+
+def decode_token(settings: ServiceSettings, token: str) -> Principal:
+    claims = jwt.decode(token, settings.jwt_secret, algorithms=[settings.jwt_algorithm],
+                        issuer=settings.jwt_issuer, options={"require": ["exp", "sub", "role"]})
+    return Principal.model_validate({k: v for k, v in claims.items()
+                                     if k in Principal.model_fields})
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def _unauthorised(reason: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=reason,
+                         headers={"WWW-Authenticate": "Bearer"})
+
+
+async def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise _unauthorised("缺少访问令牌（Authorization: Bearer …）")
+    try:
+        return decode_token(request.app.state.settings, credentials.credentials)
+    except (jwt.PyJWTError, ValidationError) as exc:
+        raise _unauthorised(f"访问令牌无效：{exc}") from exc
+
+
+def require_roles(*roles: str):
+    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if principal.role not in roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                detail=f"角色 {principal.role} 无权执行此操作")
+        return principal
+
+    return check
+
+
+def ensure_reach(principal: Principal, township: str | None, village: str | None = None) -> None:
+    if not principal.can_reach(township, village):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="无权访问本辖区以外的数据")
+
+
+def mask_id_number(value: str | None) -> str | None:
+    if not value or len(value) < 10:
+        return value
+    return value[:6] + "*" * (len(value) - 10) + value[-4:]
+
+
+def mask_phone(value: str | None) -> str | None:
+    if not value or len(value) < 7:
+        return value
+    return value[:3] + "****" + value[-4:]

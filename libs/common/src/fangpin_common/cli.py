@@ -1,0 +1,160 @@
+"""`fangpin`: tokens, migrations, the whole system in one command, the event schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from fangpin_common import migrations
+from fangpin_common.auth import ROLES, Principal, issue_token
+from fangpin_common.county import load_county, township_unit, village_unit
+from fangpin_common.settings import ServiceSettings
+
+SERVICES = migrations.SERVICES
+
+
+def service_settings(service: str) -> ServiceSettings:
+    module = importlib.import_module(f"fangpin_{service}.settings")
+    return getattr(module, f"{service.capitalize()}Settings")()
+
+
+def cmd_token(args: argparse.Namespace) -> None:
+    settings = ServiceSettings()
+    county = load_county(settings.county_config)
+    township = None
+    if args.township:
+        found = county.township(args.township)
+        if found is None:
+            sys.exit(f"unknown township {args.township!r}: "
+                     + ", ".join(t.name for t in county.townships))
+        township = found.code
+    unit = args.unit
+    if unit is None:
+        unit = {"county": county.county.lead_unit,
+                "township": township_unit(township) if township else None,
+                "village": village_unit(args.village) if args.village else None,
+                "department": args.department}.get(args.role)
+    if args.role in ("township", "village") and township is None:
+        sys.exit(f"--township is required for role {args.role}")
+    if args.role == "village" and not args.village:
+        sys.exit("--village is required for role village")
+    principal = Principal(sub=args.sub or f"{args.role}:{unit or 'user'}", role=args.role,
+                          unit=unit, township=township, village=args.village,
+                          department=args.department)
+    print(issue_token(settings, principal, ttl=timedelta(hours=args.hours)))
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    for service in args.services or SERVICES:
+        asyncio.run(migrations.upgrade(service, service_settings(service)))
+        print(f"{service}: migrated to head")
+
+
+def cmd_makemigrations(args: argparse.Namespace) -> None:
+    settings = service_settings(args.service).model_copy(update={
+        "database_url": f"sqlite+aiosqlite:///./var/makemigrations-{args.service}.db"})
+    Path(f"var/makemigrations-{args.service}.db").unlink(missing_ok=True)
+    asyncio.run(migrations.revision(args.service, settings, args.message))
+
+
+def cmd_events(args: argparse.Namespace) -> None:
+    from fangpin_common.events import asyncapi
+
+    print(json.dumps(asyncapi(), ensure_ascii=False, indent=2))
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    """NATS (unless FANGPIN_NATS_URL names another), migrations, the four services."""
+    from fangpin_common.natsserver import NatsServer
+
+    Path("var/log").mkdir(parents=True, exist_ok=True)
+    children: list[tuple[str, subprocess.Popen]] = []
+    nats = None
+    if "FANGPIN_NATS_URL" not in os.environ:
+        nats = NatsServer(Path("var/nats"), port=14222, http_port=18222)
+        nats.start(log_file=Path("var/log/nats-server.log"))
+        print(f"nats-server (JetStream) on {nats.url}, monitoring http://127.0.0.1:18222")
+    load_county(ServiceSettings().county_config)  # refuse a broken configuration up front
+    for service in SERVICES:
+        asyncio.run(migrations.upgrade(service, service_settings(service)))
+    for service in SERVICES:
+        s = service_settings(service)
+        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory",
+                                 f"fangpin_{service}.main:create_app", "--host", s.host,
+                                 "--port", str(s.port), "--no-access-log"])
+        children.append((service, proc))
+        print(f"{service:<14} http://{s.host}:{s.port}  (docs: /docs, metrics: /metrics)")
+    print("Ctrl-C stops everything.")
+
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    exit_code = 0
+    while not stopping:
+        for name, proc in children:
+            if proc.poll() is not None:
+                print(f"{name} exited with {proc.returncode}; stopping the others", file=sys.stderr)
+                exit_code, stopping = 1, True
+        time.sleep(0.5)
+    for _, proc in children:
+        if proc.poll() is None:
+            proc.terminate()
+    for _, proc in children:
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    if nats is not None:
+        nats.stop()
+    sys.exit(exit_code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="fangpin", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("token", help="print a bearer token signed with the local key")
+    p.add_argument("--role", required=True, choices=ROLES)
+    p.add_argument("--township", help="乡镇名称或代码")
+    p.add_argument("--village", help="村（社区）代码")
+    p.add_argument("--department", help="department code, e.g. county.civil_affairs")
+    p.add_argument("--unit", help="the unit whose inbox the token reads (default: by role)")
+    p.add_argument("--sub", help="the user id recorded in the audit log")
+    p.add_argument("--hours", type=int, default=12)
+    p.set_defaults(func=cmd_token)
+
+    p = sub.add_parser("migrate", help="bring each service's database to the latest schema")
+    p.add_argument("services", nargs="*", help=", ".join(SERVICES))
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("makemigrations", help="autogenerate a migration for one service")
+    p.add_argument("service", choices=SERVICES)
+    p.add_argument("-m", "--message", required=True)
+    p.set_defaults(func=cmd_makemigrations)
+
+    p = sub.add_parser("events", help="print the published event schema (AsyncAPI)")
+    p.set_defaults(func=cmd_events)
+
+    p = sub.add_parser("run", help="run NATS and the four services in the foreground")
+    p.set_defaults(func=cmd_run)
+
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

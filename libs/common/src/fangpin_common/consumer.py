@@ -1,0 +1,217 @@
+"""Durable JetStream pull consumers with idempotent, transactional handling.
+
+A handler runs in one transaction together with the insert of the event id into
+`processed_events`, so a redelivered event changes nothing. A failing handler is retried with
+back-off; after `max_deliver` deliveries the message is stored as a dead letter that an operator
+lists and replays (`/admin/dead-letters`), and only then acknowledged: nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+import nats.errors
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+from pydantic import ValidationError
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fangpin_common.bus import Bus
+from fangpin_common.clock import Clock
+from fangpin_common.events import CloudEvent, parse_event
+from fangpin_common.logging import event_id_var
+from fangpin_common.metrics import Metrics
+from fangpin_common.settings import ServiceSettings
+from fangpin_common.tables import DEAD_LETTERS, PROCESSED_EVENTS
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """What a service consumes: a durable name, the publisher's stream, subjects, a handler."""
+
+    durable: str
+    stream: str
+    subjects: Sequence[str]
+    handler: Handler
+    # Types in `subjects` that this consumer acknowledges without handling.
+    ignore: frozenset[str] = field(default_factory=frozenset)
+
+
+class PoisonMessage(Exception):
+    """A message that no redelivery can fix (not a known event)."""
+
+
+class Consumer:
+    def __init__(self, sub: Subscription, settings: ServiceSettings, database, bus: Bus,
+                 metrics: Metrics, clock: Clock) -> None:
+        self.sub = sub
+        self.settings = settings
+        self.database = database
+        self.bus = bus
+        self.metrics = metrics
+        self.clock = clock
+        self.service = settings.service_name
+
+    # -- the loop ---------------------------------------------------------------------------
+    async def run(self) -> None:
+        delay = 0.5
+        while True:
+            await self.bus.ready.wait()
+            try:
+                psub = await self._subscribe()
+                delay = 0.5
+                await self._pull(psub)
+            except asyncio.CancelledError:
+                raise
+            except NotFoundError:
+                log.info("stream not there yet", extra={"fields": {"stream": self.sub.stream}})
+            except Exception as exc:
+                log.warning("consumer loop restarting", extra={"fields": {
+                    "consumer": self.sub.durable, "error": repr(exc)}})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    async def _subscribe(self):
+        js = self.bus.js
+        assert js is not None
+        s = self.settings
+        backoff = list(s.consumer_backoff_seconds)[: max(s.consumer_max_deliver - 1, 1)]
+        config = ConsumerConfig(
+            durable_name=self.sub.durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=s.consumer_ack_wait_seconds,
+            max_deliver=s.consumer_max_deliver,
+            backoff=backoff,
+            filter_subjects=list(self.sub.subjects),
+            max_ack_pending=10_000,
+        )
+        await js.add_consumer(self.sub.stream, config)
+        return await js.pull_subscribe_bind(durable=self.sub.durable, stream=self.sub.stream)
+
+    async def _pull(self, psub) -> None:
+        batch = self.settings.consumer_batch_size
+        while True:
+            try:
+                messages = await psub.fetch(batch, timeout=1.0)
+            except (nats.errors.TimeoutError, TimeoutError):
+                if not self.bus.connected:
+                    raise ConnectionError("NATS connection lost") from None
+                continue  # an empty stream is idle time, not an error
+            for msg in messages:
+                await self.handle_message(msg)
+
+    # -- one message --------------------------------------------------------------------------
+    async def handle_message(self, msg) -> str:
+        deliveries = msg.metadata.num_delivered if msg.metadata else 1
+        try:
+            event = parse_event(msg.data)
+        except ValidationError as exc:
+            await self._dead_letter(None, msg.subject, msg.data, f"not a known event: {exc}",
+                                    deliveries)
+            await msg.ack()
+            return "poison"
+        token = event_id_var.set(event.id)
+        try:
+            if event.type in self.sub.ignore:
+                outcome = "ignored"
+            else:
+                outcome = await self._apply_with_heartbeat(event, msg)
+            await msg.ack()
+            self.metrics.events_consumed.labels(self.service, self.sub.durable, event.type,
+                                                outcome).inc()
+            return outcome
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.metrics.events_failed.labels(self.service, self.sub.durable, event.type).inc()
+            if deliveries >= self.settings.consumer_max_deliver:
+                await self._dead_letter(event.id, event.type, msg.data, repr(exc), deliveries)
+                await msg.ack()
+                log.error("event dead-lettered", extra={"fields": {"error": repr(exc)}})
+                return "dead_lettered"
+            backoff = self.settings.consumer_backoff_seconds
+            delay = backoff[min(deliveries - 1, len(backoff) - 1)] if backoff else 1.0
+            log.warning("handler failed, will retry",
+                        extra={"fields": {"error": repr(exc), "deliveries": deliveries}})
+            with contextlib.suppress(Exception):
+                await msg.nak(delay=delay)
+            return "failed"
+        finally:
+            event_id_var.reset(token)
+
+    async def _apply_with_heartbeat(self, event: CloudEvent, msg) -> str:
+        async def heartbeat() -> None:
+            interval = max(self.settings.consumer_ack_wait_seconds / 3, 0.5)
+            while True:
+                await asyncio.sleep(interval)
+                with contextlib.suppress(Exception):
+                    await msg.in_progress()
+
+        beat = asyncio.create_task(heartbeat())
+        try:
+            return await self.apply(event)
+        finally:
+            beat.cancel()
+
+    async def apply(self, event: CloudEvent) -> str:
+        """Run the handler once per event id; 'handled' or 'duplicate'."""
+        try:
+            async with self.database.unit_of_work() as session:
+                seen = await session.execute(
+                    select(PROCESSED_EVENTS.c.event_id).where(
+                        PROCESSED_EVENTS.c.consumer == self.sub.durable,
+                        PROCESSED_EVENTS.c.event_id == event.id,
+                    )
+                )
+                if seen.first() is not None:
+                    return "duplicate"
+                await session.execute(PROCESSED_EVENTS.insert().values(
+                    consumer=self.sub.durable, event_id=event.id, event_type=event.type,
+                    processed_at=self.clock.now()))
+                await self.sub.handler(session, event)
+        except IntegrityError:
+            # Another replica applied the same event concurrently: its commit won.
+            async with self.database.session() as session:
+                seen = await session.execute(select(PROCESSED_EVENTS.c.event_id).where(
+                    PROCESSED_EVENTS.c.consumer == self.sub.durable,
+                    PROCESSED_EVENTS.c.event_id == event.id))
+                if seen.first() is not None:
+                    return "duplicate"
+            raise
+        return "handled"
+
+    async def _dead_letter(self, event_id: str | None, event_type: str, payload: bytes,
+                           error: str, deliveries: int) -> None:
+        self.metrics.events_dead_lettered.labels(self.service, self.sub.durable, event_type).inc()
+        async with self.database.unit_of_work() as session:
+            exists = await session.execute(select(DEAD_LETTERS.c.id).where(
+                DEAD_LETTERS.c.consumer == self.sub.durable,
+                DEAD_LETTERS.c.event_id == (event_id or "")))
+            if exists.first() is None:
+                await session.execute(DEAD_LETTERS.insert().values(
+                    consumer=self.sub.durable, event_id=event_id or "", event_type=event_type,
+                    payload=payload, error=error[:4000], deliveries=deliveries, state="open",
+                    created_at=self.clock.now()))
+
+    async def replay(self, dead_letter_id: int) -> str:
+        """Apply a dead letter again (after the cause was fixed); 'handled' or 'duplicate'."""
+        async with self.database.session() as session:
+            row = (await session.execute(
+                select(DEAD_LETTERS).where(DEAD_LETTERS.c.id == dead_letter_id))).one()
+        event = parse_event(row.payload)
+        outcome = await self.apply(event)
+        async with self.database.unit_of_work() as session:
+            await session.execute(update(DEAD_LETTERS).where(DEAD_LETTERS.c.id == dead_letter_id)
+                                  .values(state="replayed", resolved_at=self.clock.now()))
+        return outcome

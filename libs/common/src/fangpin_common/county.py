@@ -1,0 +1,196 @@
+"""The county's configuration: townships, units, deadline rules, targets, notification routing.
+
+Another county adopts the system by editing this file, not the code. Errors name the line.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from fangpin_common.deadlines import DeadlineRule
+
+UnitLevel = Literal["county", "department", "township", "village", "paired"]
+
+
+class ConfigError(ValueError):
+    pass
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Township(_Model):
+    code: str
+    name: str
+
+
+class Village(_Model):
+    code: str
+    name: str
+    township: str
+
+
+class Unit(_Model):
+    code: str
+    name: str
+    level: UnitLevel
+    parent: str | None = None
+    township: str | None = None
+    village: str | None = None
+    email: str | None = None
+    mobile: str | None = None
+    wecom_webhook: str | None = None
+    dingtalk_webhook: str | None = None
+    dingtalk_secret: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+
+
+class DeadlineConfig(_Model):
+    days: int = Field(ge=0)
+    warn_days: int = Field(default=1, ge=0)
+    # The unit that answers for it ("township", "village", "county", or a unit code).
+    responsible: str = "township"
+
+
+class TransferTarget(_Model):
+    township: str
+    general: int = Field(ge=0)
+    poverty_alleviated: int = Field(ge=0)
+    total: int = Field(ge=0)
+
+
+class CountyInfo(_Model):
+    code: str
+    name: str
+    lead_unit: str  # the county rural-revitalisation bureau: receives county-level reminders
+
+
+class County(_Model):
+    county: CountyInfo
+    townships: list[Township]
+    villages: list[Village] = Field(default_factory=list)
+    units: list[Unit] = Field(default_factory=list)
+    deadlines: dict[str, DeadlineConfig] = Field(default_factory=dict)
+    income_line_yuan: Decimal = Decimal("10000")
+    working_age: tuple[int, int] = (16, 60)
+    transfer_targets: list[TransferTarget] = Field(default_factory=list)
+    transfer_targets_total: TransferTarget | None = None
+    routing: list[dict[str, Any]] = Field(default_factory=list)
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "County":
+        codes = [t.code for t in self.townships]
+        if len(set(codes)) != len(codes):
+            raise ValueError("township codes must be unique")
+        unit_codes = {u.code for u in self.all_units()}
+        if self.county.lead_unit not in unit_codes:
+            raise ValueError(f"county.lead_unit {self.county.lead_unit!r} is not a unit")
+        for u in self.units:
+            if u.parent and u.parent not in unit_codes:
+                raise ValueError(f"unit {u.code}: parent {u.parent!r} is not a unit")
+        known = set(codes) | {t.name for t in self.townships}
+        for target in self.transfer_targets:
+            if target.township not in known:
+                raise ValueError(f"transfer target for unknown township {target.township!r}")
+        return self
+
+    # -- lookups ---------------------------------------------------------------------------
+    def township(self, code_or_name: str) -> Township | None:
+        for t in self.townships:
+            if code_or_name in (t.code, t.name):
+                return t
+        return None
+
+    def all_units(self) -> list[Unit]:
+        """Configured units plus one government unit per township (and per listed village)."""
+        units = list(self.units)
+        have = {u.code for u in units}
+        for t in self.townships:
+            code = township_unit(t.code)
+            if code not in have:
+                units.append(Unit(code=code, name=f"{t.name}人民政府", level="township",
+                                  parent=self.county.lead_unit, township=t.code))
+        for v in self.villages:
+            code = village_unit(v.code)
+            if code not in have:
+                units.append(Unit(code=code, name=f"{v.name}村民委员会", level="village",
+                                  parent=township_unit(v.township), township=v.township,
+                                  village=v.code))
+        return units
+
+    def unit(self, code: str) -> Unit | None:
+        return next((u for u in self.all_units() if u.code == code), None)
+
+    def deadline_rule(self, kind: str, default_days: int, default_warn: int = 1) -> DeadlineRule:
+        conf = self.deadlines.get(kind)
+        if conf is None:
+            return DeadlineRule(kind, default_days, default_warn)
+        return DeadlineRule(kind, conf.days, conf.warn_days)
+
+    def business_date_is_valid(self, day: date, today: date) -> bool:
+        return day <= today
+
+
+def township_unit(township_code: str) -> str:
+    return f"township.{township_code}"
+
+
+def village_unit(village_code: str) -> str:
+    return f"village.{village_code}"
+
+
+def line_of(node: yaml.Node, loc: tuple[Any, ...]) -> int:
+    """The 1-based line of the YAML node at a pydantic error location."""
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            child = next((v for k, v in node.value if k.value == str(key)), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            child = node.value[key]
+        else:
+            child = None
+        if child is None:
+            break
+        node = child
+    return node.start_mark.line + 1
+
+
+def load_yaml_model(path: Path, model: type[BaseModel]) -> BaseModel:
+    """Parse YAML into `model`; a ConfigError names the file, line and field."""
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text)
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            line = line_of(node, loc) if node is not None else 1
+            field = ".".join(str(p) for p in loc) or "(top level)"
+            problems.append(f"{path}:{line}: {field}: {err['msg']}")
+        raise ConfigError("\n".join(problems)) from exc
+
+
+@cache
+def _load_cached(path: str, mtime: float) -> County:
+    return load_yaml_model(Path(path), County)  # type: ignore[return-value]
+
+
+def load_county(path: Path | str) -> County:
+    p = Path(path).resolve()
+    if not p.exists():
+        raise ConfigError(f"county configuration not found: {path}")
+    return _load_cached(str(p), p.stat().st_mtime)

@@ -1,0 +1,171 @@
+"""The deadline ledger: "X must happen within N days of Y", kept as database state.
+
+A deadline is opened in the same transaction as the fact it hangs on, met by the fact that
+answers it, and scanned: the scanner claims rows with `UPDATE … RETURNING` (row locks on
+PostgreSQL, a single writer on SQLite) and writes the due-soon or overdue event to the outbox
+in the same transaction, so each is emitted exactly once however many replicas scan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+from uuid import uuid4
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fangpin_common import outbox
+from fangpin_common.clock import Clock
+from fangpin_common.db import is_postgres
+from fangpin_common.events import CloudEvent, DeadlineData
+from fangpin_common.metrics import Metrics
+from fangpin_common.tables import DEADLINES
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeadlineRule:
+    """A county-configured deadline: due `days` after its start, announced `warn_days` before."""
+
+    kind: str
+    days: int
+    warn_days: int = 1
+
+    def due_on(self, started_on: date) -> date:
+        return started_on + timedelta(days=self.days)
+
+
+def status_on(due_on: date, today: date, met_on: date | None = None) -> str:
+    """The state a deadline is in on `today`: met, overdue, due_soon or open."""
+    if met_on is not None:
+        return "met" if met_on <= due_on else "met_late"
+    if today > due_on:
+        return "overdue"
+    return "open"
+
+
+@dataclass(frozen=True)
+class DeadlineEvents:
+    """The event classes a deadline kind emits."""
+
+    due_soon: type[CloudEvent]
+    overdue: type[CloudEvent]
+
+
+async def open_deadline(
+    session: AsyncSession,
+    rule: DeadlineRule,
+    *,
+    subject_type: str,
+    subject_id: str,
+    started_on: date,
+    now,
+    household_id: str | None = None,
+    township: str | None = None,
+    village: str | None = None,
+    due_on: date | None = None,
+    context: Mapping[str, Any] | None = None,
+) -> str:
+    deadline_id = str(uuid4())
+    due = due_on or rule.due_on(started_on)
+    due_soon = max(started_on, due - timedelta(days=rule.warn_days))
+    await session.execute(DEADLINES.insert().values(
+        id=deadline_id, kind=rule.kind, subject_type=subject_type, subject_id=subject_id,
+        household_id=household_id, township=township, village=village, started_on=started_on,
+        due_on=due, due_soon_on=due_soon, state="open", context=dict(context or {}),
+        created_at=now,
+    ))
+    return deadline_id
+
+
+async def meet_deadline(session: AsyncSession, kind: str, subject_id: str, on: date) -> bool:
+    """Mark the deadline met (also when it is already overdue: met late). True if one was open."""
+    result = await session.execute(
+        update(DEADLINES)
+        .where(DEADLINES.c.kind == kind, DEADLINES.c.subject_id == subject_id,
+               DEADLINES.c.state.in_(("open", "overdue")))
+        .values(state="met", met_on=on)
+        .returning(DEADLINES.c.id)
+    )
+    return result.first() is not None
+
+
+async def find_deadline(session: AsyncSession, kind: str, subject_id: str):
+    result = await session.execute(
+        select(DEADLINES).where(DEADLINES.c.kind == kind, DEADLINES.c.subject_id == subject_id))
+    return result.first()
+
+
+class DeadlineScanner:
+    def __init__(self, service: str, database, clock: Clock, metrics: Metrics,
+                 events: Mapping[str, DeadlineEvents], interval_seconds: float = 60.0,
+                 batch_size: int = 500) -> None:
+        self.service = service
+        self.database = database
+        self.clock = clock
+        self.metrics = metrics
+        self.events = dict(events)
+        self.interval = interval_seconds
+        self.batch_size = batch_size
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.scan()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("deadline scan failed")
+            await asyncio.sleep(self.interval)
+
+    async def scan(self) -> int:
+        """Emit every due-soon and overdue event that is due today; returns how many."""
+        total = 0
+        for state in ("due_soon", "overdue"):
+            while True:
+                emitted = await self._claim_batch(state)
+                total += emitted
+                if emitted < self.batch_size:
+                    break
+        return total
+
+    async def _claim_batch(self, state: str) -> int:
+        today = self.clock.today()
+        now = self.clock.now()
+        d = DEADLINES.c
+        kinds = list(self.events)
+        if state == "due_soon":
+            condition = and_(d.state == "open", d.due_soon_emitted_at.is_(None),
+                             d.due_soon_on <= today, d.due_on >= today, d.kind.in_(kinds))
+            values = {"due_soon_emitted_at": now}
+        else:
+            condition = and_(d.state == "open", d.due_on < today, d.kind.in_(kinds))
+            values = {"state": "overdue", "overdue_emitted_at": now}
+        claimable = select(d.id).where(condition).order_by(d.due_on).limit(self.batch_size)
+        if is_postgres(self.database.engine):
+            claimable = claimable.with_for_update(skip_locked=True)
+        async with self.database.unit_of_work() as session:
+            rows = (await session.execute(
+                update(DEADLINES)
+                .where(d.id.in_(claimable.scalar_subquery()), condition)
+                .values(**values)
+                .returning(*DEADLINES.c)
+            )).all()
+            for row in rows:
+                event_cls = getattr(self.events[row.kind], state)
+                data = DeadlineData(
+                    deadline_id=row.id, kind=row.kind, subject_type=row.subject_type,
+                    subject_id=row.subject_id, household_id=row.household_id,
+                    township=row.township, village=row.village, started_on=row.started_on,
+                    due_on=row.due_on, days_overdue=max(0, (today - row.due_on).days),
+                    context=row.context or {},
+                )
+                await outbox.emit(session, event_cls(data=data, subject=row.subject_id, time=now))
+                self.metrics.deadlines_emitted.labels(self.service, row.kind, state).inc()
+        return len(rows)

@@ -1,0 +1,3 @@
+"""Events published by the industry service (stream FANGPIN_INDUSTRY)."""
+
+from __future__ import annotations

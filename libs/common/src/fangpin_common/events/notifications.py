@@ -1,0 +1,3 @@
+"""Events published by the notifications service (stream FANGPIN_NOTIFICATIONS)."""
+
+from __future__ import annotations

@@ -1,0 +1,189 @@
+"""Transactional outbox: events are rows written with the state change, published later.
+
+`emit` adds the row in the caller's transaction, so a rolled-back change sends nothing. The
+relay claims rows (SKIP LOCKED plus a lease on PostgreSQL; SQLite has a single writer),
+publishes them with `Nats-Msg-Id` = event id, waits for JetStream's acks and deletes what
+was acknowledged. Whatever fails is retried with back-off; a duplicate publish after a
+crash is dropped by JetStream's duplicate window and by the consumers' processed-id table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fangpin_common.bus import Bus
+from fangpin_common.clock import Clock
+from fangpin_common.db import is_postgres
+from fangpin_common.events import CloudEvent
+from fangpin_common.metrics import Metrics
+from fangpin_common.tables import OUTBOX
+
+log = logging.getLogger(__name__)
+
+# The session marks itself so that its commit wakes the relay (see database.Database).
+PENDING_FLAG = "fangpin_outbox_pending"
+
+
+async def emit(session: AsyncSession, event: CloudEvent, now: datetime | None = None) -> None:
+    """Queue an event in the caller's transaction."""
+    at = now or event.time
+    await session.execute(
+        OUTBOX.insert().values(
+            id=event.id,
+            event_type=event.type,
+            payload=event.to_json(),
+            created_at=at,
+            available_at=at,
+            attempts=0,
+        )
+    )
+    session.info[PENDING_FLAG] = True
+
+
+def retry_delay(attempts: int) -> float:
+    """Exponential back-off with jitter, capped at 30 s."""
+    return min(30.0, 0.5 * 2 ** min(attempts, 6)) * random.uniform(0.5, 1.0)
+
+
+class Relay:
+    def __init__(self, service: str, database, bus: Bus, metrics: Metrics, clock: Clock,
+                 batch_size: int = 256, idle_seconds: float = 0.2, lease_seconds: float = 30.0,
+                 publish_timeout: float = 10.0) -> None:
+        self.service = service
+        self.database = database
+        self.bus = bus
+        self.metrics = metrics
+        self.clock = clock
+        self.batch_size = batch_size
+        self.idle_seconds = idle_seconds
+        self.lease = timedelta(seconds=lease_seconds)
+        self.publish_timeout = publish_timeout
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        next_gauge = 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            await self.bus.ready.wait()
+            try:
+                published = await self.relay_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay cycle failed")
+                published = 0
+                await asyncio.sleep(1.0)
+            if loop.time() >= next_gauge:
+                await self._update_gauges()
+                next_gauge = loop.time() + 5.0
+            if published < self.batch_size:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
+                except TimeoutError:
+                    pass
+
+    async def relay_once(self) -> int:
+        """Claim a batch, publish it, settle it. Returns how many were acknowledged."""
+        rows = await self._claim()
+        if not rows:
+            return 0
+        acked, failed = await self._publish(rows)
+        await self._settle(acked, failed, {row.id: row.attempts for row in rows})
+        for row in rows:
+            if row.id in acked:
+                self.metrics.events_published.labels(self.service, row.event_type).inc()
+        if failed:
+            self.metrics.publish_failures.labels(self.service).inc(len(failed))
+        return len(acked)
+
+    async def _claim(self) -> list:
+        now = self.clock.now()
+        async with self.database.session() as session:
+            claimable = (
+                select(OUTBOX.c.id)
+                .where(OUTBOX.c.available_at <= now)
+                .where((OUTBOX.c.claimed_until.is_(None)) | (OUTBOX.c.claimed_until < now))
+                .order_by(OUTBOX.c.created_at)
+                .limit(self.batch_size)
+            )
+            if is_postgres(self.database.engine):
+                claimable = claimable.with_for_update(skip_locked=True)
+            result = await session.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id.in_(claimable.scalar_subquery()))
+                .values(claimed_until=now + self.lease)
+                .returning(OUTBOX.c.id, OUTBOX.c.event_type, OUTBOX.c.payload,
+                           OUTBOX.c.created_at, OUTBOX.c.attempts)
+            )
+            rows = sorted(result.all(), key=lambda r: r.created_at)
+            await session.commit()
+        return rows
+
+    async def _publish(self, rows: list) -> tuple[set[str], dict[str, str]]:
+        js = self.bus.js
+        failed: dict[str, str] = {}
+        futures: dict[asyncio.Future, str] = {}
+        try:
+            if js is None or not self.bus.connected:
+                raise ConnectionError("not connected to NATS")
+            for row in rows:
+                future = await js.publish_async(
+                    row.event_type, row.payload, headers={"Nats-Msg-Id": row.id}, wait_stall=5
+                )
+                futures[future] = row.id
+        except Exception as exc:
+            sent = set(futures.values())
+            failed.update({r.id: repr(exc) for r in rows if r.id not in sent})
+        acked: set[str] = set()
+        if futures:
+            done, pending = await asyncio.wait(futures, timeout=self.publish_timeout)
+            for future in pending:
+                future.cancel()
+                failed[futures[future]] = "no acknowledgement within the timeout"
+            for future in done:
+                if future.cancelled() or future.exception() is not None:
+                    failed[futures[future]] = repr(future.exception())
+                else:
+                    acked.add(futures[future])
+        return acked, failed
+
+    async def _settle(self, acked: set[str], failed: dict[str, str],
+                      attempts: dict[str, int]) -> None:
+        now = self.clock.now()
+        async with self.database.session() as session:
+            if acked:
+                await session.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(acked)))
+            for event_id, error in failed.items():
+                await session.execute(
+                    update(OUTBOX)
+                    .where(OUTBOX.c.id == event_id)
+                    .values(
+                        attempts=OUTBOX.c.attempts + 1,
+                        available_at=now + timedelta(seconds=retry_delay(attempts[event_id])),
+                        claimed_until=None,
+                        last_error=error[:2000],
+                    )
+                )
+            await session.commit()
+
+    async def _update_gauges(self) -> None:
+        try:
+            async with self.database.session() as session:
+                count, oldest = (
+                    await session.execute(select(func.count(), func.min(OUTBOX.c.created_at)))
+                ).one()
+        except Exception:
+            return
+        self.metrics.outbox_pending.labels(self.service).set(count)
+        age = 0.0 if oldest is None else (self.clock.now() - oldest).total_seconds()
+        self.metrics.outbox_oldest_age.labels(self.service).set(max(0.0, age))

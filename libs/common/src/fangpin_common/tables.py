@@ -1,0 +1,112 @@
+"""Infrastructure tables every service has, installed into the service's own metadata."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from fangpin_common.db import UTCDateTime
+
+
+def install(metadata: MetaData) -> None:
+    # Rows waiting to be published; a published row is deleted (JetStream keeps the event).
+    Table(
+        "outbox",
+        metadata,
+        Column("id", String(36), primary_key=True),
+        Column("event_type", String(200), nullable=False),
+        Column("payload", LargeBinary, nullable=False),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("available_at", UTCDateTime, nullable=False),
+        Column("claimed_until", UTCDateTime, nullable=True),
+        Column("attempts", Integer, nullable=False, default=0),
+        Column("last_error", Text, nullable=True),
+        Index("ix_outbox_available_at", "available_at"),
+    )
+    # Event ids a consumer has applied, committed with the handler's own writes.
+    Table(
+        "processed_events",
+        metadata,
+        Column("consumer", String(100), primary_key=True),
+        Column("event_id", String(36), primary_key=True),
+        Column("event_type", String(200), nullable=False),
+        Column("processed_at", UTCDateTime, nullable=False),
+    )
+    # Messages a consumer gave up on after max_deliver; an operator lists and replays them.
+    Table(
+        "dead_letters",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("consumer", String(100), nullable=False),
+        Column("event_id", String(36), nullable=False),
+        Column("event_type", String(200), nullable=False),
+        Column("payload", LargeBinary, nullable=False),
+        Column("error", Text, nullable=False),
+        Column("deliveries", Integer, nullable=False),
+        Column("state", String(16), nullable=False, default="open"),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("resolved_at", UTCDateTime, nullable=True),
+        UniqueConstraint("consumer", "event_id"),
+    )
+    # "X must happen within N days of Y", as state: open → met | overdue (→ met late).
+    Table(
+        "deadlines",
+        metadata,
+        Column("id", String(36), primary_key=True),
+        Column("kind", String(64), nullable=False),
+        Column("subject_type", String(32), nullable=False),
+        Column("subject_id", String(100), nullable=False),
+        Column("household_id", String(64), nullable=True),
+        Column("township", String(32), nullable=True),
+        Column("village", String(32), nullable=True),
+        Column("started_on", Date, nullable=False),
+        Column("due_on", Date, nullable=False),
+        Column("due_soon_on", Date, nullable=False),
+        Column("state", String(16), nullable=False, default="open"),
+        Column("met_on", Date, nullable=True),
+        Column("due_soon_emitted_at", UTCDateTime, nullable=True),
+        Column("overdue_emitted_at", UTCDateTime, nullable=True),
+        Column("context", JSON, nullable=False, default=dict),
+        Column("created_at", UTCDateTime, nullable=False),
+        UniqueConstraint("kind", "subject_id"),
+        Index("ix_deadlines_state_due_on", "state", "due_on"),
+        Index("ix_deadlines_township", "township"),
+    )
+    # Who changed what, when: before and after (households, cases, …).
+    Table(
+        "audit_log",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("at", UTCDateTime, nullable=False),
+        Column("actor", String(100), nullable=False),
+        Column("role", String(20), nullable=False),
+        Column("entity_type", String(40), nullable=False),
+        Column("entity_id", String(64), nullable=False),
+        Column("action", String(40), nullable=False),
+        Column("before", JSON, nullable=True),
+        Column("after", JSON, nullable=True),
+        Column("request_id", String(64), nullable=True),
+        Index("ix_audit_log_entity", "entity_type", "entity_id"),
+    )
+
+
+# Unqualified handles the shared code queries through; each service's metadata holds its own
+# copies for its migrations, and search_path / the SQLite file picks the service's tables.
+_handles = MetaData()
+install(_handles)
+OUTBOX = _handles.tables["outbox"]
+PROCESSED_EVENTS = _handles.tables["processed_events"]
+DEAD_LETTERS = _handles.tables["dead_letters"]
+DEADLINES = _handles.tables["deadlines"]
+AUDIT_LOG = _handles.tables["audit_log"]

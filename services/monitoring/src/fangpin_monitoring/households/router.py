@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from fangpin_common.auth import Principal, require_roles
+from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
+from fangpin_monitoring.households import service
+from fangpin_monitoring.households.models import HouseholdCreate, HouseholdRead, HouseholdUpdate
+
+router = APIRouter(prefix="/api/v1/households", tags=["households"])
+Editor = Annotated[Principal, Depends(require_roles("county", "township", "village", "platform"))]
+
+
+@router.post("", status_code=201, response_model=HouseholdRead)
+async def create_household(body: HouseholdCreate, session: SessionDep, principal: Editor,
+                           county: CountyDep, clock: ClockDep) -> HouseholdRead:
+    household, members = await service.create_household(session, body, principal, county, clock)
+    return service.to_read(household, members, principal)
+
+
+@router.put("/{household_id}", response_model=HouseholdRead)
+async def update_household(household_id: str, body: HouseholdUpdate, session: SessionDep,
+                           principal: Editor, clock: ClockDep) -> HouseholdRead:
+    household, members = await service.update_household(session, household_id, body, principal,
+                                                        clock)
+    return service.to_read(household, members, principal)
+
+
+@router.get("/{household_id}", response_model=HouseholdRead)
+async def get_household(household_id: str, session: SessionDep,
+                        principal: PrincipalDep) -> HouseholdRead:
+    household, members = await service.get_household(session, household_id, principal)
+    return service.to_read(household, members, principal)
+
+
+@router.get("", response_model=list[HouseholdRead])
+async def list_households(session: SessionDep, principal: PrincipalDep,
+                          township: str | None = None, village: str | None = None,
+                          limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                          offset: Annotated[int, Query(ge=0)] = 0) -> list[HouseholdRead]:
+    households = await service.list_households(session, principal, township, village, limit,
+                                               offset)
+    members = await service.members_of(session, [h.id for h in households])
+    return [service.to_read(h, members[h.id], principal) for h in households]

@@ -1,0 +1,165 @@
+"""Household rules applied to the database. Never commits: the caller's unit of work does."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from fangpin_common import audit, outbox
+from fangpin_common.auth import Principal, ensure_reach, mask_id_number, mask_phone
+from fangpin_common.clock import Clock
+from fangpin_common.county import County
+from fangpin_common.errors import DomainError, NotFound
+from fangpin_monitoring.households import rules
+from fangpin_monitoring.households.events import household_upserted
+from fangpin_monitoring.households.models import (
+    Household,
+    HouseholdCreate,
+    HouseholdRead,
+    HouseholdUpdate,
+    Member,
+    MemberCreate,
+    MemberRead,
+)
+
+
+def resolve_township(county: County, value: str, field: str = "township") -> str:
+    township = county.township(value)
+    if township is None:
+        raise DomainError(field, f"未知乡镇：{value}（应为本县12个乡镇之一）", "unknown_township")
+    return township.code
+
+
+def check_members(members: list[MemberCreate], today) -> None:
+    seen: dict[str, int] = {}
+    for i, member in enumerate(members):
+        for field, reason in rules.member_problems(member.id_number, member.birth_date,
+                                                   member.sex, today):
+            raise DomainError(["members", i, field], reason, "invalid_member")
+        if member.id_number in seen:
+            raise DomainError(["members", i, "id_number"],
+                              f"与第 {seen[member.id_number] + 1} 名成员身份证号重复", "duplicate")
+        seen[member.id_number] = i
+    if not any(m.relation == "户主" for m in members):
+        raise DomainError(["members"], "家庭成员中须有一名户主（relation=户主）", "no_head")
+
+
+async def check_not_elsewhere(session: AsyncSession, members: list[MemberCreate],
+                              household_id: str | None) -> None:
+    """One person, one household: a second household claiming the same ID is refused."""
+    ids = [m.id_number for m in members]
+    rows = await session.execute(
+        select(Member.id_number, Member.household_id).where(Member.id_number.in_(ids)))
+    for id_number, other in rows:
+        if other != household_id:
+            index = ids.index(id_number)
+            here = household_id or "（本次新建户）"
+            raise DomainError(["members", index, "id_number"],
+                              f"该身份证号已登记在户 {other}，不能同时登记在户 {here}",
+                              "person_in_other_household")
+
+
+def _member_rows(household_id: str, members: list[MemberCreate],
+                 keep_ids: dict[str, str] | None = None) -> list[Member]:
+    keep_ids = keep_ids or {}
+    return [Member(id=keep_ids.get(m.id_number, str(uuid4())), household_id=household_id,
+                   **m.model_dump()) for m in members]
+
+
+def _snapshot(household: Household, members: list[Member]) -> dict:
+    return household.model_dump(mode="json") | {
+        "members": [m.model_dump(mode="json") for m in members]}
+
+
+async def create_household(session: AsyncSession, data: HouseholdCreate, principal: Principal,
+                           county: County, clock: Clock) -> tuple[Household, list[Member]]:
+    township = resolve_township(county, data.township)
+    ensure_reach(principal, township, data.village)
+    check_members(data.members, clock.today())
+    await check_not_elsewhere(session, data.members, None)
+    now = clock.now()
+    head = next(m for m in data.members if m.relation == "户主")
+    household = Household(id=str(uuid4()), head_name=head.name, created_at=now, updated_at=now,
+                          **(data.model_dump(exclude={"members"}) | {"township": township}))
+    members = _member_rows(household.id, data.members)
+    session.add(household)
+    await session.flush()
+    session.add_all(members)
+    await session.flush()
+    await audit.record(session, principal, entity_type="household", entity_id=household.id,
+                       action="create", before=None, after=_snapshot(household, members), now=now)
+    await outbox.emit(session, household_upserted(household, members, now))
+    return household, members
+
+
+async def update_household(session: AsyncSession, household_id: str, data: HouseholdUpdate,
+                           principal: Principal, clock: Clock) -> tuple[Household, list[Member]]:
+    household, members = await get_household(session, household_id, principal)
+    ensure_reach(principal, household.township, data.village)
+    check_members(data.members, clock.today())
+    await check_not_elsewhere(session, data.members, household.id)
+    before = _snapshot(household, members)
+    now = clock.now()
+    for field, value in data.model_dump(exclude={"members"}).items():
+        setattr(household, field, value)
+    household.head_name = next(m for m in data.members if m.relation == "户主").name
+    household.revision += 1
+    household.updated_at = now
+    kept = {m.id_number: m.id for m in members}
+    for member in members:
+        await session.delete(member)
+    await session.flush()
+    new_members = _member_rows(household.id, data.members, kept)
+    session.add_all(new_members)
+    session.add(household)
+    await session.flush()
+    await audit.record(session, principal, entity_type="household", entity_id=household.id,
+                       action="update", before=before, after=_snapshot(household, new_members),
+                       now=now)
+    await outbox.emit(session, household_upserted(household, new_members, now))
+    return household, new_members
+
+
+async def get_household(session: AsyncSession, household_id: str,
+                        principal: Principal) -> tuple[Household, list[Member]]:
+    household = await session.get(Household, household_id)
+    if household is None:
+        raise NotFound(f"农户 {household_id} 不存在")
+    ensure_reach(principal, household.township, household.village)
+    return household, (await members_of(session, [household_id]))[household_id]
+
+
+async def members_of(session: AsyncSession, household_ids: list[str]) -> dict[str, list[Member]]:
+    by_household: dict[str, list[Member]] = {h: [] for h in household_ids}
+    rows = await session.exec(select(Member).where(Member.household_id.in_(household_ids))
+                              .order_by(Member.household_id, Member.id))
+    for member in rows.all():
+        by_household[member.household_id].append(member)
+    return by_household
+
+
+async def list_households(session: AsyncSession, principal: Principal, township: str | None,
+                          village: str | None, limit: int, offset: int) -> list[Household]:
+    query = select(Household).order_by(Household.created_at, Household.id)
+    if principal.role == "township":
+        query = query.where(Household.township == principal.township)
+    elif principal.role == "village":
+        query = query.where(Household.village == principal.village)
+    if township:
+        query = query.where(Household.township == township)
+    if village:
+        query = query.where(Household.village == village)
+    return list((await session.exec(query.limit(limit).offset(offset))).all())
+
+
+def to_read(household: Household, members: list[Member], principal: Principal) -> HouseholdRead:
+    reveal = principal.sees_identity_numbers
+    return HouseholdRead(
+        **household.model_dump(exclude={"phone", "platform_id"}),
+        phone=household.phone if reveal else mask_phone(household.phone),
+        members=[MemberRead(**(m.model_dump() | {
+            "id_number": m.id_number if reveal else mask_id_number(m.id_number),
+            "phone": m.phone if reveal else mask_phone(m.phone)})) for m in members],
+    )

@@ -1,0 +1,24 @@
+"""The monitoring service (防贫监测帮扶): households, cases, deadlines (DOMAIN.md M1–M13)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from fangpin_common.clock import Clock
+from fangpin_common.service import ServiceSpec, build_app
+from fangpin_monitoring.cases.events import DEADLINE_EVENTS
+from fangpin_monitoring.cases.router import router as cases_router
+from fangpin_monitoring.households.router import router as households_router
+from fangpin_monitoring.settings import MonitoringSettings
+
+SPEC = ServiceSpec(
+    name="monitoring",
+    title="Fangpin monitoring",
+    description="防止返贫动态监测和帮扶：农户、监测对象、帮扶责任人与期限。",
+    routers=[households_router, cases_router],
+    deadline_events=DEADLINE_EVENTS,
+)
+
+
+def create_app(settings: MonitoringSettings | None = None, clock: Clock | None = None) -> FastAPI:
+    return build_app(SPEC, settings or MonitoringSettings(), clock)

@@ -1,0 +1,6 @@
+from fangpin_common.settings import ServiceSettings
+
+
+class MonitoringSettings(ServiceSettings):
+    service_name: str = "monitoring"
+    port: int = 8001
