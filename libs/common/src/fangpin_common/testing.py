@@ -80,6 +80,34 @@ def nats_server(tmp_path_factory: pytest.TempPathFactory):
     server.stop()
 
 
+@pytest.fixture
+def private_nats(tmp_path: Path):
+    """A nats-server of this test alone (for tests that count events, or kill the server)."""
+    server = NatsServer(tmp_path / "nats")
+    server.start()
+    yield server
+    server.stop()
+
+
+async def stream_messages(nats_url: str, stream: str) -> list[bytes]:
+    """Every message in a stream, read with an ephemeral ordered consumer."""
+    import nats
+
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        info = await js.stream_info(stream)
+        out: list[bytes] = []
+        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+            try:
+                out.append((await js.get_msg(stream, seq)).data)
+            except Exception:  # noqa: BLE001 (deleted or expired message)
+                continue
+        return out
+    finally:
+        await nc.close()
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return request.param

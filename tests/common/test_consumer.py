@@ -1,0 +1,103 @@
+"""Durable consumers: idempotent handling, retries, dead letters and their replay."""
+
+import nats
+import pytest
+
+from fangpin_common.testing import auth, eventually, running, token_for
+
+from .conftest import PING, Handled, effects, kit_app, ping
+
+COUNTY = auth(token_for("county"))
+
+
+async def publish_raw(url: str, data: bytes, msg_id: str | None = None) -> None:
+    nc = await nats.connect(url)
+    try:
+        headers = {"Nats-Msg-Id": msg_id} if msg_id else None
+        await nc.jetstream().publish(PING, data, headers=headers)
+    finally:
+        await nc.close()
+
+
+async def emit(app, *events) -> None:
+    from fangpin_common import outbox
+
+    async with app.state.db.unit_of_work() as session:
+        for event in events:
+            await outbox.emit(session, event)
+
+
+async def test_redelivered_event_is_applied_once(database, private_nats):
+    handled = Handled()
+    app = kit_app(database, private_nats.url, handled)
+    async with running(app):
+        events = [ping(n) for n in range(20)]
+        await emit(app, *events)
+        await eventually(lambda: _count(app, 20))
+        # The same event again, past JetStream's duplicate window (no message id): a redelivery.
+        await publish_raw(private_nats.url, events[3].to_json())
+        await publish_raw(private_nats.url, events[3].to_json())
+        await eventually(lambda: handled_outcome(app, "duplicate") >= 2)
+        assert await effects(app) == list(range(20))
+
+
+async def _count(app, n) -> bool:
+    return len(await effects(app)) == n
+
+
+def handled_outcome(app, outcome: str) -> int:
+    return int(sum(s.value for m in app.state.metrics.registry.collect()
+                   if m.name == "fangpin_events_consumed" for s in m.samples
+                   if s.name.endswith("_total") and s.labels.get("outcome") == outcome))
+
+
+async def test_failing_handler_is_retried_until_it_succeeds(database, private_nats):
+    handled = Handled()
+    app = kit_app(database, private_nats.url, handled)
+    async with running(app):
+        await emit(app, ping(1, fail_times=2), ping(2))
+        await eventually(lambda: _count(app, 2), timeout=20)
+        assert handled.failures == {1: 2}
+        assert await effects(app) == [1, 2]
+
+
+async def test_dead_letter_after_max_deliver_then_replay(database, private_nats):
+    handled = Handled()
+    app = kit_app(database, private_nats.url, handled, consumer_max_deliver=3)
+    async with running(app) as client:
+        seven = ping(7, fail_times=99)
+        await emit(app, seven, ping(8))
+        await publish_raw(private_nats.url, b"this is not an event", msg_id="poison-1")
+
+        async def dead_letters():
+            r = await client.get("/admin/dead-letters", headers=COUNTY)
+            return r.json() if len(r.json()) == 2 else None
+
+        letters = {d["event_id"]: d for d in await eventually(dead_letters, timeout=30)}
+        assert letters[seven.id]["deliveries"] == 3
+        assert "injected failure" in letters[seven.id]["error"]
+        assert "not a known event" in letters[""]["error"]  # kept, not dropped
+        assert handled.failures[7] == 3
+        assert await effects(app) == [8]
+
+        handled.failures[7] = 99  # the cause is fixed
+        replay = f"/admin/dead-letters/{letters[seven.id]['id']}/replay"
+        r = await client.post(replay, headers=COUNTY)
+        assert r.status_code == 200 and r.json()["outcome"] == "handled"
+        assert await effects(app) == [7, 8]
+        assert (await client.post(replay, headers=COUNTY)).status_code == 409
+        assert len((await client.get("/admin/dead-letters", headers=COUNTY)).json()) == 1
+        assert (await client.get("/admin/dead-letters")).status_code == 401
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_consumer_survives_a_server_restart(database, private_nats):
+    handled = Handled()
+    app = kit_app(database, private_nats.url, handled)
+    async with running(app):
+        await emit(app, *[ping(n) for n in range(10)])
+        await eventually(lambda: _count(app, 10))
+        private_nats.restart(kill=True)
+        await emit(app, *[ping(n) for n in range(10, 20)])
+        await eventually(lambda: _count(app, 20), timeout=40)
+        assert await effects(app) == list(range(20))
