@@ -54,8 +54,9 @@ async def township_rows(session: AsyncSession, county: County, policy: Employmen
                Labourer.household_category, Labourer.monitoring_subcategory)
         .where(Labourer.township == township_code, Labourer.active,
                Labourer.household_category.in_(POVERTY_CATEGORIES),
-               Labourer.birth_date > born_after, Labourer.birth_date <= born_by)
-        .order_by(Labourer.village, Labourer.name, Labourer.id))).all()
+               Labourer.birth_date > born_after, Labourer.birth_date <= born_by))).all()
+    # Sorted here, not by the database's collation, so both databases give the same order.
+    people.sort(key=lambda p: (p.village, p.name, p.id))
     if not people:
         return []
     year, quarter = work_rules.quarter_of(on)
