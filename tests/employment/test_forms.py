@@ -4,9 +4,8 @@ each, the submission history and the county roll-up."""
 import io
 from datetime import date
 
-from openpyxl import load_workbook
-
 from fangpin_common.testing import eventually
+from openpyxl import load_workbook
 
 from .conftest import (
     BANLAN,

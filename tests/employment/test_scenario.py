@@ -10,9 +10,8 @@ import csv
 import io
 from datetime import date
 
-from openpyxl import load_workbook
-
 from fangpin_common.testing import auth, eventually, token_for
+from openpyxl import load_workbook
 
 from .conftest import (
     BANLAN,

@@ -1,8 +1,7 @@
 """The employment service's table base: its own metadata, shared infrastructure tables included."""
 
-from sqlmodel import SQLModel
-
 from fangpin_common.db import service_registry
+from sqlmodel import SQLModel
 
 
 class Base(SQLModel, registry=service_registry()):

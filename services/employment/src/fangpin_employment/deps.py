@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from fangpin_common.auth import Principal, require_roles
 from fastapi import Depends, Request
 
-from fangpin_common.auth import Principal, require_roles
 from fangpin_employment.policy import EmploymentPolicy
 
 

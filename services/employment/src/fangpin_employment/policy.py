@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-
 from fangpin_common.county import ConfigError, County
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 
 class _Model(BaseModel):
@@ -51,7 +50,7 @@ class EmploymentPolicy(_Model):
     year: int = 2024
 
     @model_validator(mode="after")
-    def _unique_kinds(self) -> "EmploymentPolicy":
+    def _unique_kinds(self) -> EmploymentPolicy:
         kinds = [p.kind for p in self.service_package]
         if len(set(kinds)) != len(kinds) or not kinds:
             raise ValueError("service_package kinds must be unique and not empty")

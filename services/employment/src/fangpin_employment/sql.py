@@ -32,16 +32,15 @@ async def upsert(session: AsyncSession, table: Table, rows: Sequence[dict[str, A
     """INSERT … ON CONFLICT (keys) DO UPDATE SET update (or DO NOTHING)."""
     if not rows:
         return
-    width = len(rows[0])
-    for part in chunks(rows, width):
-        stmt = insert_for(session, table).values(list(part))
-        if update:
-            stmt = stmt.on_conflict_do_update(
-                index_elements=list(keys),
-                set_={c: getattr(stmt.excluded, c) for c in update})
-        else:
-            stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-        await session.execute(stmt)
+    stmt = insert_for(session, table)
+    if update:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(keys), set_={c: getattr(stmt.excluded, c) for c in update})
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+    # executemany: compiled once, the driver sends the rows (a multi-VALUES statement would
+    # be compiled anew for every batch, which costs more than the database's work).
+    await session.execute(stmt, list(rows))
 
 
 def random_id(session: AsyncSession):

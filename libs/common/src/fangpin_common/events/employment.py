@@ -86,7 +86,8 @@ class ReturneeAssistanceOverdue(CloudEvent):
 # -- the monthly form (E5, annex 2 of the plan) ---------------------------------------------------
 @register
 class FormDueSoon(CloudEvent):
-    """The monthly form 未转移就业脱贫劳动力就业情况统计表 is due soon (township 3rd, county 5th)."""
+    """The monthly form 未转移就业脱贫劳动力就业情况统计表 is due soon (townships: the 3rd,
+    the county: the 5th)."""
 
     type: Literal["fangpin.employment.form.due_soon"] = "fangpin.employment.form.due_soon"
     data: DeadlineData

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from fangpin_common.db import UTCDateTime
 from sqlalchemy import Column, Index
 from sqlmodel import Field, SQLModel
 
-from fangpin_common.db import UTCDateTime
 from fangpin_employment.base import Base
 
 
@@ -39,7 +39,8 @@ class ItemCreate(SQLModel):
     item_on: date
     helper_name: str = Field(min_length=1, max_length=50)
     helper_unit: str | None = Field(default=None, max_length=64)
-    content: str = Field(min_length=1, max_length=500, description="推荐的岗位、宣传的政策或服务内容")
+    content: str = Field(min_length=1, max_length=500,
+                         description="推荐的岗位、宣传的政策或服务内容")
     result: str | None = Field(default=None, max_length=200)
 
 

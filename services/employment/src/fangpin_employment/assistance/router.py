@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from fangpin_common.auth import ensure_reach
 from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
+from fastapi import APIRouter
+
 from fangpin_employment.assistance import service
 from fangpin_employment.assistance.models import ItemCreate, ItemRead, Ledger
 from fangpin_employment.deps import Editor, PolicyDep

@@ -7,14 +7,14 @@ from collections.abc import Sequence
 from datetime import date
 from uuid import uuid4
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from fangpin_common import audit
 from fangpin_common.auth import Principal
 from fangpin_common.clock import Clock
 from fangpin_common.deadlines import meet_deadline
 from fangpin_common.errors import DomainError
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from fangpin_employment.assistance import rules
 from fangpin_employment.assistance.models import (
     AssistanceItem,
@@ -72,6 +72,13 @@ async def counts_for(session: AsyncSession, labourer_ids: Sequence[str] | None, 
                 query.where(AssistanceItem.labourer_id.in_(part))):
             out[lid][kind] = n
     return out
+
+
+async def completed_set(session: AsyncSession, labourer_ids: Sequence[str], on: date,
+                        policy: EmploymentPolicy) -> set[str]:
+    """Those of the labourers whose package for the year is complete by `on`."""
+    counts = await counts_for(session, labourer_ids, on.year, on)
+    return {lid for lid, c in counts.items() if rules.carried_out(c, policy.service_package)}
 
 
 async def completed_on(session: AsyncSession, labourer_id: str, on: date,

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+from fangpin_common.county import County
+from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
-from fangpin_common.county import County
 from fangpin_employment import export
 from fangpin_employment.deps import CountyStaff, PolicyDep, TownshipOrCounty
 from fangpin_employment.forms import rules, service

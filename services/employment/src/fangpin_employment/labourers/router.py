@@ -3,9 +3,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
+from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
 from fastapi import APIRouter, Query, Request
 
-from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
 from fangpin_employment.deps import CountyStaff, Editor, TownshipOrCounty
 from fangpin_employment.labourers import service
 from fangpin_employment.labourers.models import (

@@ -11,10 +11,6 @@ from datetime import date, datetime
 from typing import Any
 from uuid import uuid4
 
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from sqlalchemy import and_, delete, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from fangpin_common import audit
 from fangpin_common.auth import Principal, ensure_reach
 from fangpin_common.clock import Clock, business_date
@@ -30,9 +26,12 @@ from fangpin_common.events.monitoring import (
     HouseholdUpsertedData,
 )
 from fangpin_common.tables import DEADLINES
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from sqlalchemy import and_, delete, func, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from fangpin_employment import sql
 from fangpin_employment.labourers import rules
-from fangpin_employment.workinfo.rules import WORK_INFO_DEADLINE
 from fangpin_employment.labourers.models import (
     HelperSet,
     HouseholdHelper,
@@ -45,6 +44,7 @@ from fangpin_employment.labourers.models import (
     RebuildReport,
     SituationSet,
 )
+from fangpin_employment.workinfo.rules import WORK_INFO_DEADLINE
 
 MONITORING_STREAM = "FANGPIN_MONITORING"
 CONSUMED = (HouseholdUpserted.event_type(), CaseOpened.event_type(),
@@ -274,6 +274,9 @@ async def rebuild(database, js, stream: str = MONITORING_STREAM, batch: int = 20
                     await psub.unsubscribe()
                 finally:
                     await js.delete_consumer(stream, psub._consumer)
+        if sql.dialect(session) == "postgresql":
+            # Fresh statistics, or the planner treats the rebuilt tables as empty.
+            await session.execute(text("ANALYZE lab_households, labourers, key_group_members"))
         households = (await session.execute(select(func.count()).select_from(HOUSEHOLD_T)))
         labourers = await session.execute(
             select(func.count(), func.count().filter(LABOURER_T.c.active)).select_from(LABOURER_T))

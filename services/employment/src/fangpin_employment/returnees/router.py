@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
 from fastapi import APIRouter
 
-from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
 from fangpin_employment.deps import Editor, PolicyDep
 from fangpin_employment.returnees import service
 from fangpin_employment.returnees.models import (

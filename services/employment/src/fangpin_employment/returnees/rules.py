@@ -38,10 +38,12 @@ def left_problems(*, left_on: date, back_since: date, today: date) -> list[tuple
     return []
 
 
-def graduate_problems(*, household_category: str, since: date, today: date) -> list[tuple[str, str]]:
+def graduate_problems(*, household_category: str, since: date,
+                      today: date) -> list[tuple[str, str]]:
     problems = []
     if household_category not in POVERTY_CATEGORIES:
-        problems.append(("labourer_id", "高校及“雨露计划”未就业毕业生须为脱贫户（含监测户）家庭成员"))
+        problems.append(("labourer_id",
+                         "高校及“雨露计划”未就业毕业生须为脱贫户（含监测户）家庭成员"))
     if since > today:
         problems.append(("since", f"日期 {since} 晚于今天"))
     return problems

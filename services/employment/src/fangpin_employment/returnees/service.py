@@ -7,10 +7,6 @@ from collections.abc import Sequence
 from datetime import date
 from uuid import uuid4
 
-from sqlalchemy import and_, case, or_, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from fangpin_common import audit, outbox
 from fangpin_common.auth import Principal, ensure_reach
 from fangpin_common.clock import Clock, business_date
@@ -19,6 +15,10 @@ from fangpin_common.db import is_postgres
 from fangpin_common.deadlines import meet_deadline, open_deadline
 from fangpin_common.errors import Conflict, DomainError, NotFound
 from fangpin_common.tables import DEADLINES
+from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from fangpin_employment import sql
 from fangpin_employment.labourers import service as labourers
 from fangpin_employment.labourers.models import Labourer
@@ -34,7 +34,7 @@ from fangpin_employment.returnees.models import (
     ReturnCreate,
     ReturnLeft,
 )
-from fangpin_employment.vocabulary import KG_MONITORED, KG_POST_LEAVER, KG_RETURNEE, KEY_GROUPS
+from fangpin_employment.vocabulary import KEY_GROUPS, KG_MONITORED, KG_POST_LEAVER, KG_RETURNEE
 
 MEMBER_T = KeyGroupMember.__table__
 RETURN_T = Return.__table__
@@ -62,16 +62,15 @@ async def sync_monitored(session: AsyncSession, households: Sequence[dict],
         else:
             leaves[business_date(row["updated_at"])].append(row["id"])
     if joins:
-        for part in sql.chunks(joins, len(joins[0])):
-            stmt = sql.insert_for(session, MEMBER_T).values(list(part))
-            # A household monitored again reopens its members' membership.
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["labourer_id", "key_group", "source_id"],
-                set_={"ended_on": None,
-                      "since": case((MEMBER_T.c.ended_on.is_(None), MEMBER_T.c.since),
-                                    else_=stmt.excluded.since),
-                      "township": stmt.excluded.township, "village": stmt.excluded.village})
-            await session.execute(stmt)
+        stmt = sql.insert_for(session, MEMBER_T)
+        # A household monitored again reopens its members' membership.
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["labourer_id", "key_group", "source_id"],
+            set_={"ended_on": None,
+                  "since": case((MEMBER_T.c.ended_on.is_(None), MEMBER_T.c.since),
+                                else_=stmt.excluded.since),
+                  "township": stmt.excluded.township, "village": stmt.excluded.village})
+        await session.execute(stmt, joins)
     for day, ids in leaves.items():
         for part in labourers._chunked(ids):
             await session.execute(update(MEMBER_T).where(
@@ -181,15 +180,19 @@ async def scan_returns(database, county: County, policy: EmploymentPolicy, clock
             rows = (await session.execute(
                 update(RETURN_T).where(RETURN_T.c.id.in_(claimable.scalar_subquery()), condition)
                 .values(state="returnee", qualified_at=now).returning(*RETURN_T.c))).all()
+            if not rows:
+                return total
             rule = county.deadline_rule(rules.RETURNEE_ASSISTANCE_DEADLINE, 30, 5)
+            await sql.upsert(session, MEMBER_T, [{
+                "id": str(uuid4()), "labourer_id": row.labourer_id, "key_group": KG_RETURNEE,
+                "source": "return", "source_id": row.id, "township": row.township,
+                "village": row.village, "since": row.back_since, "created_at": now}
+                for row in rows], ["labourer_id", "key_group", "source_id"])
+            from fangpin_employment.assistance.service import completed_set
+
+            done = await completed_set(session, [row.labourer_id for row in rows], today, policy)
             for row in rows:
                 await outbox.emit(session, returned_home(row, row.qualifies_on, now))
-                await session.execute(sql.insert_for(session, MEMBER_T).values(
-                    id=str(uuid4()), labourer_id=row.labourer_id, key_group=KG_RETURNEE,
-                    source="return", source_id=row.id, township=row.township,
-                    village=row.village, since=row.back_since, created_at=now,
-                ).on_conflict_do_nothing(index_elements=["labourer_id", "key_group",
-                                                         "source_id"]))
                 # N1: a returnee awaiting "251" assistance is a deadline of its own.
                 await open_deadline(
                     session, rule, subject_type="return", subject_id=row.id,
@@ -197,9 +200,7 @@ async def scan_returns(database, county: County, policy: EmploymentPolicy, clock
                     township=row.township, village=row.village,
                     context={"labourer_id": row.labourer_id, "back_since":
                              row.back_since.isoformat()})
-                from fangpin_employment.assistance.service import completed_on
-
-                if await completed_on(session, row.labourer_id, today, policy) is not None:
+                if row.labourer_id in done:
                     await meet_deadline(session, rules.RETURNEE_ASSISTANCE_DEADLINE, row.id,
                                         today)
         total += len(rows)

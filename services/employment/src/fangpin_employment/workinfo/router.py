@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
-
 from fangpin_common.auth import ensure_reach
 from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
+from fastapi import APIRouter, Query
+
 from fangpin_employment.deps import Editor, PolicyDep
 from fangpin_employment.labourers import service as labourers
 from fangpin_employment.workinfo import rules, service
