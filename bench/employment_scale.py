@@ -34,7 +34,11 @@ from fangpin_common import migrations
 from fangpin_common.auth import Principal, issue_token
 from fangpin_common.clock import SettableClock
 from fangpin_common.county import load_county
-from fangpin_common.events.monitoring import HouseholdUpserted, HouseholdUpsertedData, MemberSnapshot
+from fangpin_common.events.monitoring import (
+    HouseholdUpserted,
+    HouseholdUpsertedData,
+    MemberSnapshot,
+)
 from fangpin_common.natsserver import NatsServer
 from fangpin_common.testing import ensure_postgres_database
 from fangpin_employment import export

@@ -7,6 +7,9 @@ from uuid import uuid4
 
 import nats
 import pytest
+from nats.js.errors import BadRequestError
+from sqlalchemy import func, select
+
 from fangpin_common.clock import SettableClock
 from fangpin_common.events.monitoring import (
     CaseOpened,
@@ -18,8 +21,6 @@ from fangpin_common.events.monitoring import (
 from fangpin_common.testing import auth, running, settings_for, stream_messages, token_for
 from fangpin_employment.main import create_app
 from fangpin_employment.settings import EmploymentSettings
-from nats.js.errors import BadRequestError
-from sqlalchemy import func, select
 
 CHANGAN = "450224100"  # 长安镇
 BANLAN = "450224103"  # 板榄镇

@@ -3,12 +3,13 @@ nothing: no row, no audit entry, no event."""
 
 from datetime import date
 
+from sqlalchemy import func, select
+
 from fangpin_common.tables import AUDIT_LOG, OUTBOX
 from fangpin_common.testing import eventually
 from fangpin_employment.labourers.models import Labourer
 from fangpin_employment.returnees.models import Return
 from fangpin_employment.workinfo.models import WorkRecord
-from sqlalchemy import func, select
 
 from .conftest import CHANGAN_TOWNSHIP, COUNTY, count, household, member, publish
 

@@ -4,8 +4,9 @@ each, the submission history and the county roll-up."""
 import io
 from datetime import date
 
-from fangpin_common.testing import eventually
 from openpyxl import load_workbook
+
+from fangpin_common.testing import eventually
 
 from .conftest import (
     BANLAN,

@@ -84,8 +84,9 @@ async def test_revisions_removals_and_rebuild(employment, clock):
 
 
 async def _labourers(app):
-    from fangpin_employment.labourers.models import Labourer
     from sqlalchemy import select
+
+    from fangpin_employment.labourers.models import Labourer
 
     async with app.state.db.session() as session:
         return list((await session.execute(select(Labourer))).scalars())

@@ -219,9 +219,14 @@ async def test_jobs_support_sharing_supervision(employment, clock):
     r = await client.get("/api/v1/sharing/2024/3", headers=HR_BUREAU)
     assert r.status_code == 422  # the quarter is not over
     shared = (await client.get("/api/v1/sharing/2024/2", headers=HR_BUREAU)).json()
-    assert [(w["姓名"], w["务工地点类型"], w["工资收入(元)"]) for w in shared["work_information"]] == [
+    rows = shared["work_information"]
+    assert [(w["姓名"], w["务工地点类型"], w["工资收入(元)"]) for w in rows] == [
         ("甲", "区外", "9000.00")]
-    assert (await client.get("/api/v1/sharing/2024/2", headers=CHANGAN_TOWNSHIP)).status_code == 403
+    r = await client.get("/api/v1/labourers", headers=auth(token_for(
+        "department", department="county.civil_affairs")))
+    assert r.status_code == 403  # other departments do not reach employment data
+    r = await client.get("/api/v1/sharing/2024/2", headers=CHANGAN_TOWNSHIP)
+    assert r.status_code == 403
     r = await client.get("/api/v1/sharing/2024/2", headers=HR_BUREAU, params={"format": "xlsx"})
     assert load_workbook(io.BytesIO(r.content)).sheetnames == ["务工信息", "重点群体"]
     r = await client.post("/api/v1/sharing/2024/2", headers=COUNTY)

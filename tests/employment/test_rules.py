@@ -3,6 +3,7 @@
 from datetime import date, timedelta
 
 import pytest
+
 from fangpin_common.county import ConfigError, load_county
 from fangpin_common.deadlines import DeadlineRule
 from fangpin_common.testing import COUNTY_CONFIG

@@ -10,8 +10,9 @@ import csv
 import io
 from datetime import date
 
-from fangpin_common.testing import auth, eventually, token_for
 from openpyxl import load_workbook
+
+from fangpin_common.testing import auth, eventually, token_for
 
 from .conftest import (
     BANLAN,

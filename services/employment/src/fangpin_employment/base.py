@@ -1,7 +1,8 @@
 """The employment service's table base: its own metadata, shared infrastructure tables included."""
 
-from fangpin_common.db import service_registry
 from sqlmodel import SQLModel
+
+from fangpin_common.db import service_registry
 
 
 class Base(SQLModel, registry=service_registry()):

@@ -8,8 +8,8 @@ import asyncio
 import json
 
 import nats
-from fangpin_common.db import Database
 
+from fangpin_common.db import Database
 from fangpin_employment.labourers import service as labourers
 from fangpin_employment.labourers.models import RebuildReport
 from fangpin_employment.settings import EmploymentSettings

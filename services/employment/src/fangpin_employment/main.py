@@ -5,11 +5,11 @@ Its labourers come from monitoring's events (never its API or code); the rest is
 
 from __future__ import annotations
 
+from fastapi import FastAPI
+
 from fangpin_common.clock import Clock
 from fangpin_common.consumer import Subscription
 from fangpin_common.service import ServiceContext, ServiceSpec, build_app
-from fastapi import FastAPI
-
 from fangpin_employment import schedule
 from fangpin_employment.assistance.models import AssistanceItem  # noqa: F401
 from fangpin_employment.assistance.router import router as assistance_router

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fangpin_common.county import ConfigError, County
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from fangpin_common.county import ConfigError, County
 
 
 class _Model(BaseModel):

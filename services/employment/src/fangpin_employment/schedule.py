@@ -9,7 +9,6 @@ import asyncio
 import logging
 
 from fangpin_common.service import ServiceContext
-
 from fangpin_employment.forms import service as forms
 from fangpin_employment.policy import load_policy
 from fangpin_employment.returnees import service as returnees

@@ -1,15 +1,15 @@
 from __future__ import annotations
 
-from fangpin_common.auth import ensure_reach
-from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
 from fastapi import APIRouter
 
+from fangpin_common.auth import ensure_reach
+from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
 from fangpin_employment.assistance import service
 from fangpin_employment.assistance.models import ItemCreate, ItemRead, Ledger
-from fangpin_employment.deps import Editor, PolicyDep
+from fangpin_employment.deps import SCOPED, Editor, PolicyDep
 from fangpin_employment.labourers import service as labourers
 
-router = APIRouter(prefix="/api/v1", tags=["251 assistance"])
+router = APIRouter(prefix="/api/v1", tags=["251 assistance"], dependencies=SCOPED)
 
 
 @router.post("/labourers/{labourer_id}/assistance-items", status_code=201,

@@ -7,14 +7,14 @@ from collections.abc import Sequence
 from datetime import date
 from uuid import uuid4
 
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from fangpin_common import audit
 from fangpin_common.auth import Principal
 from fangpin_common.clock import Clock
 from fangpin_common.deadlines import meet_deadline
 from fangpin_common.errors import DomainError
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from fangpin_employment.assistance import rules
 from fangpin_employment.assistance.models import (
     AssistanceItem,

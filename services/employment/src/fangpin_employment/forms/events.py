@@ -9,7 +9,6 @@ from fangpin_common.events.employment import (
     FormSubmitted,
     FormSubmittedData,
 )
-
 from fangpin_employment.forms.models import FormSubmission
 from fangpin_employment.forms.rules import FORM_COUNTY_DEADLINE, FORM_TOWNSHIP_DEADLINE
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from fangpin_common.db import UTCDateTime
 from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
+from fangpin_common.db import UTCDateTime
 from fangpin_employment.base import Base
 
 

@@ -2,17 +2,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fangpin_common.county import County
-from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from fangpin_common.county import County
+from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
 from fangpin_employment import export
-from fangpin_employment.deps import CountyStaff, PolicyDep, TownshipOrCounty
+from fangpin_employment.deps import SCOPED, CountyStaff, PolicyDep, TownshipOrCounty
 from fangpin_employment.forms import rules, service
 from fangpin_employment.forms.models import FormData, SubmissionCreate, SubmissionRead
 
-router = APIRouter(prefix="/api/v1/forms", tags=["monthly form"])
+router = APIRouter(prefix="/api/v1/forms", tags=["monthly form"], dependencies=SCOPED)
 Format = Literal["json", "xlsx", "csv"]
 
 

@@ -9,16 +9,16 @@ from collections import defaultdict
 from datetime import date, datetime
 from uuid import uuid4
 
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from fangpin_common import audit, outbox
 from fangpin_common.auth import Principal, ensure_reach
 from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.deadlines import find_deadline, meet_deadline, open_deadline
 from fangpin_common.errors import DomainError, NotFound
-from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from fangpin_employment.assistance import service as assistance
 from fangpin_employment.forms import rules
 from fangpin_employment.forms.events import form_submitted

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fangpin_common.events.employment import JobsPublished, JobsPublishedData
-
 from fangpin_employment.jobs.models import JobPosting
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from fangpin_common.db import UTCDateTime
 from sqlalchemy import JSON, BigInteger, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from fangpin_common.db import UTCDateTime
 from fangpin_employment.base import Base
 
 PostingKind = Literal["enterprise", "gig", "internship"]

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
 from fastapi import APIRouter
 
-from fangpin_employment.deps import TownshipOrCounty
+from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
+from fangpin_employment.deps import SCOPED, TownshipOrCounty
 from fangpin_employment.jobs import service
 from fangpin_employment.jobs.models import (
     ContractCreate,
@@ -14,7 +14,7 @@ from fangpin_employment.jobs.models import (
     WageRecord,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["jobs and services"])
+router = APIRouter(prefix="/api/v1", tags=["jobs and services"], dependencies=SCOPED)
 
 
 @router.post("/jobs", status_code=201, response_model=PostingRead)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from uuid import uuid4
 
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from fangpin_common import audit, outbox
 from fangpin_common.auth import Principal, ensure_reach
 from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.errors import Conflict, DomainError, NotFound
-from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from fangpin_employment import sql
 from fangpin_employment.jobs import rules
 from fangpin_employment.jobs.events import jobs_published

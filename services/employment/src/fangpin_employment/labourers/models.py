@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from fangpin_common.db import UTCDateTime
 from sqlalchemy import Column, Index
 from sqlmodel import Field, SQLModel
 
+from fangpin_common.db import UTCDateTime
 from fangpin_employment.base import Base
 
 Category = Literal["脱贫户", "监测户", "一般农户"]

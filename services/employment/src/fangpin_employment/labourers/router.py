@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
 from fastapi import APIRouter, Query, Request
 
-from fangpin_employment.deps import CountyStaff, Editor, TownshipOrCounty
+from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
+from fangpin_employment.deps import SCOPED, CountyStaff, Editor, TownshipOrCounty
 from fangpin_employment.labourers import service
 from fangpin_employment.labourers.models import (
     HelperSet,
@@ -16,7 +16,7 @@ from fangpin_employment.labourers.models import (
     SituationSet,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["labourers"])
+router = APIRouter(prefix="/api/v1", tags=["labourers"], dependencies=SCOPED)
 
 
 @router.get("/labourers", response_model=list[LabourerRead])

@@ -11,6 +11,10 @@ from datetime import date, datetime
 from typing import Any
 from uuid import uuid4
 
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from sqlalchemy import and_, delete, func, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from fangpin_common import audit
 from fangpin_common.auth import Principal, ensure_reach
 from fangpin_common.clock import Clock, business_date
@@ -26,10 +30,6 @@ from fangpin_common.events.monitoring import (
     HouseholdUpsertedData,
 )
 from fangpin_common.tables import DEADLINES
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from sqlalchemy import and_, delete, func, or_, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from fangpin_employment import sql
 from fangpin_employment.labourers import rules
 from fangpin_employment.labourers.models import (

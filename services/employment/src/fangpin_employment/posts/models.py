@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from fangpin_common.db import UTCDateTime
 from sqlalchemy import BigInteger, Column, Index
 from sqlmodel import Field, SQLModel
 
+from fangpin_common.db import UTCDateTime
 from fangpin_employment.base import Base
 
 PostKind = Literal["乡村公益性岗位", "乡村建设公益性岗位", "其他公益性岗位"]

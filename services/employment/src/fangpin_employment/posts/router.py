@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
 from fastapi import APIRouter
 
-from fangpin_employment.deps import TownshipOrCounty
+from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
+from fangpin_employment.deps import SCOPED, TownshipOrCounty
 from fangpin_employment.posts import service
 from fangpin_employment.posts.models import (
     HolderAssign,
@@ -13,7 +13,7 @@ from fangpin_employment.posts.models import (
     PostRead,
 )
 
-router = APIRouter(prefix="/api/v1/posts", tags=["public-welfare posts"])
+router = APIRouter(prefix="/api/v1/posts", tags=["public-welfare posts"], dependencies=SCOPED)
 
 
 @router.post("", status_code=201, response_model=PostRead)

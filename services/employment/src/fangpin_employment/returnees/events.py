@@ -11,7 +11,6 @@ from fangpin_common.events.employment import (
     WorkerReturnedHome,
     WorkerReturnedHomeData,
 )
-
 from fangpin_employment.returnees.rules import RETURNEE_ASSISTANCE_DEADLINE
 
 DEADLINE_EVENTS = {

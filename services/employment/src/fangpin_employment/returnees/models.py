@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from fangpin_common.db import UTCDateTime
 from sqlalchemy import Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from fangpin_common.db import UTCDateTime
 from fangpin_employment.base import Base
 
 OPEN_RETURN = "state IN ('back', 'returnee')"

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
 from fastapi import APIRouter
 
-from fangpin_employment.deps import Editor, PolicyDep
+from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
+from fangpin_employment.deps import SCOPED, Editor, PolicyDep
 from fangpin_employment.returnees import service
 from fangpin_employment.returnees.models import (
     GraduateCreate,
@@ -16,7 +16,7 @@ from fangpin_employment.returnees.models import (
     ReturnRead,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["returnees and key groups"])
+router = APIRouter(prefix="/api/v1", tags=["returnees and key groups"], dependencies=SCOPED)
 
 
 @router.post("/returns", status_code=201, response_model=ReturnRead)

@@ -7,6 +7,10 @@ from collections.abc import Sequence
 from datetime import date
 from uuid import uuid4
 
+from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from fangpin_common import audit, outbox
 from fangpin_common.auth import Principal, ensure_reach
 from fangpin_common.clock import Clock, business_date
@@ -15,10 +19,6 @@ from fangpin_common.db import is_postgres
 from fangpin_common.deadlines import meet_deadline, open_deadline
 from fangpin_common.errors import Conflict, DomainError, NotFound
 from fangpin_common.tables import DEADLINES
-from sqlalchemy import and_, case, or_, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from fangpin_employment import sql
 from fangpin_employment.labourers import service as labourers
 from fangpin_employment.labourers.models import Labourer

@@ -2,17 +2,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fangpin_common.auth import Principal, current_principal
-from fangpin_common.deps import ClockDep, CountyDep, SessionDep
 from fastapi import APIRouter, Depends, HTTPException, Path
 
+from fangpin_common.auth import Principal, current_principal
+from fangpin_common.deps import ClockDep, CountyDep, SessionDep
 from fangpin_employment import export
+from fangpin_employment.deps import HR_BUREAU
 from fangpin_employment.sharing import rules, service
 from fangpin_employment.sharing.models import ShareRead
 
 router = APIRouter(prefix="/api/v1/sharing", tags=["quarterly sharing"])
-HR_BUREAU = "county.hrss"
-
 
 async def hr_or_county(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     """The county (revitalisation bureau) shares; the HR bureau's department token reads."""

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from uuid import uuid4
 
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from fangpin_common import audit, outbox
 from fangpin_common.auth import Principal
 from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.errors import Conflict, DomainError
 from fangpin_common.events.employment import WorkInfoShared, WorkInfoSharedData
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from fangpin_employment.labourers.models import Labourer
 from fangpin_employment.returnees.models import KeyGroupMember
 from fangpin_employment.returnees.service import open_on

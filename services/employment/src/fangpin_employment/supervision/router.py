@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fangpin_common.deps import ClockDep, CountyDep, SessionDep
 from fastapi import APIRouter, Query
 
-from fangpin_employment.deps import CountyStaff, TownshipOrCounty
+from fangpin_common.deps import ClockDep, CountyDep, SessionDep
+from fangpin_employment.deps import SCOPED, CountyStaff, TownshipOrCounty
 from fangpin_employment.supervision import service
 from fangpin_employment.supervision.models import (
     CheckCreate,
@@ -15,7 +15,7 @@ from fangpin_employment.supervision.models import (
     Rectified,
 )
 
-router = APIRouter(prefix="/api/v1/supervision", tags=["supervision"])
+router = APIRouter(prefix="/api/v1/supervision", tags=["supervision"], dependencies=SCOPED)
 
 
 @router.post("/checks", status_code=201, response_model=CheckRead)

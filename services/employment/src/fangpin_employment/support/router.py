@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
 from fastapi import APIRouter
 
-from fangpin_employment.deps import CountyStaff, PolicyDep, TownshipOrCounty
+from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
+from fangpin_employment.deps import SCOPED, CountyStaff, PolicyDep, TownshipOrCounty
 from fangpin_employment.support import rules, service
 from fangpin_employment.support.models import ApplicationCreate, ApplicationRead, Decision
 
-router = APIRouter(prefix="/api/v1/support", tags=["subsidies, loans, training"])
+router = APIRouter(prefix="/api/v1/support", tags=["subsidies, loans, training"],
+                   dependencies=SCOPED)
 
 
 @router.get("/kinds")

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections import defaultdict
 from uuid import uuid4
 
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from fangpin_common import audit
 from fangpin_common.auth import Principal, ensure_reach
 from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.errors import Conflict, DomainError, NotFound
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from fangpin_employment.labourers import rules as labourer_rules
 from fangpin_employment.labourers import service as labourers
 from fangpin_employment.policy import EmploymentPolicy

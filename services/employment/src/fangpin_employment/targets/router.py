@@ -2,15 +2,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
 from fastapi import APIRouter
 
+from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
 from fangpin_employment import export
-from fangpin_employment.deps import PolicyDep
+from fangpin_employment.deps import SCOPED, PolicyDep
 from fangpin_employment.targets import rules, service
 from fangpin_employment.targets.models import TargetTable
 
-router = APIRouter(prefix="/api/v1/targets", tags=["targets"])
+router = APIRouter(prefix="/api/v1/targets", tags=["targets"], dependencies=SCOPED)
 
 
 @router.get("", response_model=TargetTable)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fangpin_common.county import County
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fangpin_common.county import County
 from fangpin_employment.labourers.models import Labourer
 from fangpin_employment.policy import EmploymentPolicy
 from fangpin_employment.targets import rules

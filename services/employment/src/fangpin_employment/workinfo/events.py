@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fangpin_common.deadlines import DeadlineEvents
 from fangpin_common.events.employment import WorkInfoDueSoon, WorkInfoOverdue
-
 from fangpin_employment.workinfo.rules import WORK_INFO_DEADLINE
 
 DEADLINE_EVENTS = {

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fangpin_common.auth import ensure_reach
-from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
 from fastapi import APIRouter, Query
 
-from fangpin_employment.deps import Editor, PolicyDep
+from fangpin_common.auth import ensure_reach
+from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
+from fangpin_employment.deps import SCOPED, Editor, PolicyDep
 from fangpin_employment.labourers import service as labourers
 from fangpin_employment.workinfo import rules, service
 from fangpin_employment.workinfo.models import (
@@ -18,7 +18,7 @@ from fangpin_employment.workinfo.models import (
     WorkRecordRead,
 )
 
-router = APIRouter(prefix="/api/v1/work-info", tags=["work information"])
+router = APIRouter(prefix="/api/v1/work-info", tags=["work information"], dependencies=SCOPED)
 
 
 @router.post("", status_code=201, response_model=BatchResult)

@@ -10,6 +10,9 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from uuid import uuid4
 
+from sqlalchemy import case, exists, func, literal, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from fangpin_common import audit
 from fangpin_common.auth import Principal, ensure_reach
 from fangpin_common.clock import Clock
@@ -17,9 +20,6 @@ from fangpin_common.county import County, township_unit
 from fangpin_common.db import UTCDateTime
 from fangpin_common.errors import DomainError
 from fangpin_common.tables import DEADLINES
-from sqlalchemy import case, exists, func, literal, or_, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from fangpin_employment import sql
 from fangpin_employment.labourers import service as labourers
 from fangpin_employment.labourers.models import HouseholdHelper, Labourer
@@ -141,7 +141,8 @@ async def open_quarter_deadlines(session: AsyncSession, county: County, today: d
                L.c.village, literal(start), literal(end), literal(due_soon), literal("open"),
                context, literal(now, UTCDateTime))
         .select_from(L.outerjoin(H, H.c.household_id == L.c.household_id))
-        .where(L.c.active, L.c.birth_date > born_after, L.c.birth_date <= born_by, ~verified)
+        .where(L.c.active, L.c.household_category.in_(POVERTY_CATEGORIES),
+               L.c.birth_date > born_after, L.c.birth_date <= born_by, ~verified)
     )
     stmt = sql.insert_for(session, DEADLINES).from_select(
         ["id", "kind", "subject_type", "subject_id", "household_id", "township", "village",

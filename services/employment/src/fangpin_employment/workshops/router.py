@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
 from fastapi import APIRouter
 
-from fangpin_employment.deps import TownshipOrCounty
+from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
+from fangpin_employment.deps import SCOPED, TownshipOrCounty
 from fangpin_employment.workshops import rules, service
 from fangpin_employment.workshops.models import (
     EmployeeAdd,
@@ -16,7 +16,8 @@ from fangpin_employment.workshops.models import (
     WorkshopUpdate,
 )
 
-router = APIRouter(prefix="/api/v1/workshops", tags=["employment-assistance workshops"])
+router = APIRouter(prefix="/api/v1/workshops", tags=["employment-assistance workshops"],
+                   dependencies=SCOPED)
 
 
 @router.post("", status_code=201, response_model=WorkshopRead)
