@@ -3,6 +3,8 @@ rebuild from the stream that reproduces it exactly (admin endpoint and CLI funct
 
 from datetime import UTC, date, datetime, timedelta
 
+import nats
+
 from fangpin_common.testing import eventually
 from fangpin_employment import cli
 from fangpin_employment.labourers import service
@@ -81,6 +83,19 @@ async def test_revisions_removals_and_rebuild(employment, clock):
     assert await read_model(client.app) == before
     ids = {x["id"] for x in (await client.get("/api/v1/labourers", headers=COUNTY)).json()}
     assert ids == {"c", "g", "h", "j", "k", added}
+
+    # A stream that lost its first messages (retention) would lose households: refused.
+    nc = await nats.connect(url)
+    try:
+        await nc.jetstream().delete_msg("FANGPIN_MONITORING", 1)
+    finally:
+        await nc.close()
+    r = await client.post("/api/v1/admin/labourers/rebuild", headers=COUNTY)
+    assert r.status_code == 409 and "不完整" in r.json()["detail"]
+    assert await read_model(client.app) == before
+    r = await client.post("/api/v1/admin/labourers/rebuild", headers=COUNTY,
+                          params={"force": True})
+    assert r.status_code == 200 and r.json()["events"] == len(events) - 1
 
 
 async def _labourers(app):

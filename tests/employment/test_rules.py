@@ -165,3 +165,41 @@ def test_policy_defaults_and_errors(tmp_path):
                    encoding="utf-8")
     with pytest.raises(ConfigError, match="stable_months"):
         load_policy(load_county(bad))
+
+
+def test_reminder_templates_render_for_every_employment_event():
+    """The county file's routing rules for employment events render with real payloads."""
+    from fangpin_common.events import DeadlineData
+    from fangpin_common.events.employment import (
+        FormOverdue,
+        ReturneeAssistanceOverdue,
+        WorkerReturnedHome,
+        WorkerReturnedHomeData,
+        WorkInfoDueSoon,
+    )
+    from fangpin_notifications.routing.rules import load_rules, render, resolve_recipients
+
+    county = load_county(COUNTY_CONFIG)
+    rules = {r.event: r for r in load_rules(county, COUNTY_CONFIG.read_text(encoding="utf-8"))}
+    deadline = dict(deadline_id="d", subject_type="labourer", subject_id="m:2024Q2",
+                    township="450224100", village="长安村", started_on=date(2024, 4, 1),
+                    due_on=date(2024, 6, 30), days_overdue=2)
+    events = [
+        WorkInfoDueSoon(data=DeadlineData(kind="employment.work_info", **deadline, context={
+            "labourer_id": "m", "year": 2024, "quarter": 2})),
+        FormOverdue(data=DeadlineData(kind="employment.form.county", **deadline | {
+            "township": None, "village": None}, context={"period": "2024-08"})),
+        ReturneeAssistanceOverdue(data=DeadlineData(kind="employment.returnee.assistance",
+                                                    **deadline, context={"labourer_id": "m"})),
+        WorkerReturnedHome(data=WorkerReturnedHomeData(
+            return_id="r", labourer_id="m", township="450224100", village="长安村",
+            previous_location_type="区外", back_since=date(2024, 7, 5),
+            qualified_on=date(2024, 8, 6))),
+    ]
+    texts = {e.type: render(rules[e.type].template, e, county) for e in events}
+    assert "长安镇长安村劳动力（编号 m）2024年第2季度" in texts[WorkInfoDueSoon.event_type()]
+    assert "2024-08《未转移就业脱贫劳动力就业情况统计表》未在 2024-06-30 前报送" in texts[
+        FormOverdue.event_type()]
+    assert "自 2024-07-05 从区外返乡" in texts[WorkerReturnedHome.event_type()]
+    assert resolve_recipients(rules[FormOverdue.event_type()], events[1].data.model_dump(),
+                              county) == ["county.employment_group"]

@@ -15,13 +15,14 @@ from fangpin_employment.labourers.models import RebuildReport
 from fangpin_employment.settings import EmploymentSettings
 
 
-async def rebuild_labourers(settings: EmploymentSettings | None = None,
-                            batch: int = 2000) -> RebuildReport:
+async def rebuild_labourers(settings: EmploymentSettings | None = None, batch: int = 2000,
+                            force: bool = False) -> RebuildReport:
     settings = settings or EmploymentSettings()
     database = Database(settings)
     nc = await nats.connect(settings.nats_url, name="fangpin-employment-rebuild")
     try:
-        return await labourers.rebuild(database, nc.jetstream(timeout=30), batch=batch)
+        return await labourers.rebuild(database, nc.jetstream(timeout=30), batch=batch,
+                                       force=force)
     finally:
         await nc.close()
         await database.dispose()
@@ -32,8 +33,10 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("rebuild-labourers", help=__doc__)
     p.add_argument("--batch", type=int, default=2000)
+    p.add_argument("--force", action="store_true",
+                   help="rebuild even if the stream lost its first messages")
     args = parser.parse_args(argv)
-    report = asyncio.run(rebuild_labourers(batch=args.batch))
+    report = asyncio.run(rebuild_labourers(batch=args.batch, force=args.force))
     print(json.dumps(report.model_dump(), ensure_ascii=False))
 
 

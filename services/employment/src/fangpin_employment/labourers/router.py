@@ -61,8 +61,8 @@ async def set_helper(household_id: str, body: HelperSet, session: SessionDep, pr
 
 
 @router.post("/admin/labourers/rebuild", response_model=RebuildReport)
-async def rebuild(request: Request, _: CountyStaff) -> RebuildReport:
+async def rebuild(request: Request, _: CountyStaff, force: bool = False) -> RebuildReport:
     """Replay the FANGPIN_MONITORING stream from the start into a fresh read model."""
     state = request.app.state
     await state.bus.ready.wait()
-    return await service.rebuild(state.db, state.bus.js)
+    return await service.rebuild(state.db, state.bus.js, force=force)

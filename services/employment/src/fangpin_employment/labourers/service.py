@@ -12,6 +12,7 @@ from typing import Any
 from uuid import uuid4
 
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 from sqlalchemy import and_, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -241,13 +242,22 @@ async def _set_helper(session: AsyncSession, household_id: str, name: str, unit:
 
 # -- rebuilding from the stream --------------------------------------------------------------
 async def rebuild(database, js, stream: str = MONITORING_STREAM, batch: int = 2000,
-                  fetch_timeout: float = 2.0) -> RebuildReport:
+                  fetch_timeout: float = 2.0, force: bool = False) -> RebuildReport:
     """Replay the monitoring stream from its first message into a fresh read model.
 
     One transaction: readers see the old model until the new one is complete. This service's
     own facts (county additions, inclusions, situations) are kept and re-applied by the rules.
+    A stream that no longer starts at its first message (retention expired some) would lose
+    households: refused unless forced.
     """
     started = time.perf_counter()
+    try:
+        first = (await js.stream_info(stream)).state.first_seq
+    except NotFoundError as exc:
+        raise NotFound(f"事件流 {stream} 不存在") from exc
+    if first > 1 and not force:
+        raise Conflict(f"事件流 {stream} 已不完整（最早的消息序号为 {first}），重建会丢失农户；"
+                       "确需重建请指定 force")
     config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE,
                             filter_subjects=list(CONSUMED), inactive_threshold=300.0,
                             max_waiting=1)
