@@ -58,8 +58,9 @@ async def test_due_soon_then_overdue_each_once(database, private_nats, clock):
 
 
 async def test_overdue_event_carries_how_late(database, private_nats, clock):
+    # No background scanner: its first scan (on the fixture's date) would race this test's.
     app = kit_app(database, private_nats.url, Handled(), clock, run_relay=False,
-                  run_consumers=False)
+                  run_consumers=False, run_scanners=False)
     async with running(app):
         await open_many(app, 1, date(2024, 4, 1))
         clock.set_today(date(2024, 4, 9))
