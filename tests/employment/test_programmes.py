@@ -66,6 +66,9 @@ async def test_targets_posts_workshops(employment, clock):
     assert (row["transferred_total"], row["transferred_poverty"], row["transferred_general"],
             row["stable_poverty"]) == (2, 1, 1, 1)
     assert row["progress_total"] == "0.0" and row["target_total"] == 28725
+    stable = (await client.get("/api/v1/work-info/stable/长安镇", headers=CHANGAN_TOWNSHIP,
+                               params={"year": 2024})).json()
+    assert [(x["labourer_id"], x["months"]) for x in stable] == [("a", 6)]
     total = progress["rows"][-1]
     assert total["township_name"] == "合计" and total["target_total"] == 93000
     assert total["transferred_total"] == 2

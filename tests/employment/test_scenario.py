@@ -107,6 +107,10 @@ async def test_household_event_to_monthly_form(employment, clock):
     r = await client.post("/api/v1/work-info", headers=CHANGAN_TOWNSHIP,
                           json=work(B, 0, 0, "2024-07-03"))
     assert r.json() == {"stored": 1, "deadlines_met": 1}
+    records = (await client.get("/api/v1/work-info", headers=CHANGAN_TOWNSHIP,
+                                params={"year": 2024, "quarter": 2})).json()
+    assert {(r["labourer_id"], r["months_worked"], r["location_type"]) for r in records} == {
+        (A, 3, "区外"), (B, 0, None), (E, 0, None)}  # F is in another township
     screening = (await client.get("/api/v1/work-info/anomalies", headers=CHANGAN_TOWNSHIP,
                                   params={"year": 2024, "quarter": 2,
                                           "township": "长安镇"})).json()
@@ -124,6 +128,8 @@ async def test_household_event_to_monthly_form(employment, clock):
     assert (await scan(client, clock, date(2024, 8, 5)))["returnees"] == 0
     assert (await scan(client, clock, date(2024, 8, 6)))["returnees"] == 1
     assert (await scan(client, clock, date(2024, 8, 7)))["returnees"] == 0
+    [back] = (await client.get("/api/v1/returns", headers=CHANGAN_TOWNSHIP)).json()
+    assert (back["labourer_id"], back["state"]) == (A, "returnee")
     [returned] = await published(url, "fangpin.employment.worker.returned_home")
     assert returned["data"] | {"return_id": None} == {
         "return_id": None, "labourer_id": A, "household_id": "h1", "township": "450224100",
@@ -154,6 +160,10 @@ async def test_household_event_to_monthly_form(employment, clock):
     assert ledger["carried_out"] is True and ledger["has_ledger"] is True
     assert [(p["kind"], p["done"]) for p in ledger["progress"]] == [
         ("job_recommendation", 2), ("policy_contact", 5), ("training_referral", 1)]
+    kept = (await client.get("/api/v1/assistance/ledger", headers=village,
+                             params={"township": "长安镇"})).json()
+    assert [(x["name"], x["kind"]) for x in kept].count(("韦大军", "policy_contact")) == 5
+    assert len(kept) == 9 and {x["village"] for x in kept} == {"长安村"}
     r = await client.put(f"/api/v1/labourers/{B}/situation", headers=village,
                          json={"reason": "照顾家庭", "remark": "孩子年幼"})
     assert r.status_code == 200, r.text
