@@ -12,13 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fangpin_common.bus import Bus
-from fangpin_common.clock import Clock
 from fangpin_common.db import is_postgres
 from fangpin_common.events import CloudEvent
 from fangpin_common.metrics import Metrics
@@ -30,9 +29,14 @@ log = logging.getLogger(__name__)
 PENDING_FLAG = "fangpin_outbox_pending"
 
 
-async def emit(session: AsyncSession, event: CloudEvent, now: datetime | None = None) -> None:
+def _wall_clock() -> datetime:
+    # Leases and retries run on real time, never on the business clock (which tests set).
+    return datetime.now(UTC)
+
+
+async def emit(session: AsyncSession, event: CloudEvent) -> None:
     """Queue an event in the caller's transaction."""
-    at = now or event.time
+    at = _wall_clock()
     await session.execute(
         OUTBOX.insert().values(
             id=event.id,
@@ -52,14 +56,13 @@ def retry_delay(attempts: int) -> float:
 
 
 class Relay:
-    def __init__(self, service: str, database, bus: Bus, metrics: Metrics, clock: Clock,
+    def __init__(self, service: str, database, bus: Bus, metrics: Metrics,
                  batch_size: int = 256, idle_seconds: float = 0.2, lease_seconds: float = 30.0,
                  publish_timeout: float = 10.0) -> None:
         self.service = service
         self.database = database
         self.bus = bus
         self.metrics = metrics
-        self.clock = clock
         self.batch_size = batch_size
         self.idle_seconds = idle_seconds
         self.lease = timedelta(seconds=lease_seconds)
@@ -107,8 +110,8 @@ class Relay:
         return len(acked)
 
     async def _claim(self) -> list:
-        now = self.clock.now()
-        async with self.database.session() as session:
+        now = _wall_clock()
+        async with self.database.unit_of_work() as session:
             claimable = (
                 select(OUTBOX.c.id)
                 .where(OUTBOX.c.available_at <= now)
@@ -125,9 +128,7 @@ class Relay:
                 .returning(OUTBOX.c.id, OUTBOX.c.event_type, OUTBOX.c.payload,
                            OUTBOX.c.created_at, OUTBOX.c.attempts)
             )
-            rows = sorted(result.all(), key=lambda r: r.created_at)
-            await session.commit()
-        return rows
+            return sorted(result.all(), key=lambda r: r.created_at)
 
     async def _publish(self, rows: list) -> tuple[set[str], dict[str, str]]:
         js = self.bus.js
@@ -159,8 +160,8 @@ class Relay:
 
     async def _settle(self, acked: set[str], failed: dict[str, str],
                       attempts: dict[str, int]) -> None:
-        now = self.clock.now()
-        async with self.database.session() as session:
+        now = _wall_clock()
+        async with self.database.unit_of_work() as session:
             if acked:
                 await session.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(acked)))
             for event_id, error in failed.items():
@@ -174,7 +175,6 @@ class Relay:
                         last_error=error[:2000],
                     )
                 )
-            await session.commit()
 
     async def _update_gauges(self) -> None:
         try:
@@ -185,5 +185,5 @@ class Relay:
         except Exception:
             return
         self.metrics.outbox_pending.labels(self.service).set(count)
-        age = 0.0 if oldest is None else (self.clock.now() - oldest).total_seconds()
+        age = 0.0 if oldest is None else (_wall_clock() - oldest).total_seconds()
         self.metrics.outbox_oldest_age.labels(self.service).set(max(0.0, age))
