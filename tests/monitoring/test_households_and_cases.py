@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from fangpin_common.tables import AUDIT_LOG, DEADLINES, OUTBOX
-from fangpin_common.testing import auth, token_for
+from fangpin_common.testing import auth, eventually, token_for
 
 from .conftest import TODAY, household, member
 
@@ -19,6 +19,10 @@ async def count(client, table) -> int:
 
 
 
+async def _published_all(client) -> bool:
+    return await count(client, OUTBOX) == 0 and await events_out(client) == 1
+
+
 async def events_out(client) -> int:
     """Events queued or already published: constant when a request changes nothing."""
     registry = client.app.state.metrics.registry
@@ -29,14 +33,13 @@ async def events_out(client) -> int:
 
 
 async def test_household_created_audited_and_announced(monitoring):
-    relay = monitoring.app.state.relay
     r = await monitoring.post("/api/v1/households", json=household(), headers=TOWNSHIP)
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["township"] == "450224103" and body["members"][0]["name"] == "韦明"
     assert await count(monitoring, AUDIT_LOG) == 1
-    await relay.relay_once()
-    assert await count(monitoring, OUTBOX) == 0
+    await eventually(lambda: events_out(monitoring))  # queued with the change…
+    await eventually(lambda: _published_all(monitoring))  # …and relayed to JetStream
 
 
 async def test_identity_numbers_masked_for_villages(monitoring):
