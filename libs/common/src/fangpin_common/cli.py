@@ -82,7 +82,7 @@ def cmd_watch(args: argparse.Namespace) -> None:
         def show(msg) -> None:
             event = json.loads(msg.data)
             print(f"{event.get('time', '')}  {msg.subject}  subject={event.get('subject')}")
-            print("    " + json.dumps(event.get("data"), ensure_ascii=False))
+            print("    " + json.dumps(event.get("data"), ensure_ascii=False), flush=True)
 
         if args.from_start:
             js = nc.jetstream()
