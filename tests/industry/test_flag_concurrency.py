@@ -27,8 +27,8 @@ async def test_two_instances_scan_concurrently(database, nats_server):
         a.app, b.app = apps
         for i in range(PROJECTS):
             client = (a, b)[i % 2]
-            r = await client.post("/api/v1/projects", headers=COUNTY,
-                                  json=project(name=f"项目{i:02d}", planned_completion="2024-05-31"))
+            body = project(name=f"项目{i:02d}", planned_completion="2024-05-31")
+            r = await client.post("/api/v1/projects", headers=COUNTY, json=body)
             assert r.status_code == 201, r.text
         for c in clocks:
             c.set_today(date(2024, 6, 3))

@@ -171,7 +171,8 @@ async def test_used_badly_by_staff_and_by_figures_assets(industry):
     p = await admit(industry, planned_completion="2024-04-05")
     pid = p["id"]
     r = await industry.post(f"/api/v1/projects/{pid}/assets", headers=BANLAN_TOWN, json={
-        "name": "冷库", "value_fen": 1, "owner": "板榄村股份经济合作社", "registered_on": "2024-04-10"})
+        "name": "冷库", "value_fen": 1, "owner": "板榄村股份经济合作社",
+        "registered_on": "2024-04-10"})
     assert r.status_code == 409  # not finished: no collective asset yet
     r = await industry.patch(f"/api/v1/projects/{pid}", headers=BANLAN_TOWN, json={
         "status": "已投用", "completed_on": "2024-04-01", "in_use_on": "2024-04-03",

@@ -61,7 +61,8 @@ def test_who_counts_and_what_is_effective():
     assert not hh.is_poverty_alleviated("监测户", "边缘易致贫户")
     assert not hh.is_poverty_alleviated("一般农户", None)
     loan = (date(2023, 5, 1), date(2024, 4, 30))
-    assert hh.is_effective(*loan, date(2024, 4, 30)) and not hh.is_effective(*loan, date(2024, 5, 1))
+    assert hh.is_effective(*loan, date(2024, 4, 30))
+    assert not hh.is_effective(*loan, date(2024, 5, 1))
     assert not hh.is_effective(date(2024, 4, 11), None, date(2024, 4, 10))
 
 
@@ -152,7 +153,8 @@ def broken(tmp_path: Path, old: str, new: str) -> str:
 
 
 @pytest.mark.parametrize("old, new, fragment", [
-    ("county_level: [金桔, 香杉, 中药材, 优质稻, 鸡]", "county_level: [金桔, 香杉, 中药材, 优质稻, 鸡, 茶]",
+    ("county_level: [金桔, 香杉, 中药材, 优质稻, 鸡]",
+     "county_level: [金桔, 香杉, 中药材, 优质稻, 鸡, 茶]",
      "more than max_county_level 5"),
     ("lead: county.forestry, responsible", "lead: county.woods, responsible",
      "industry.targets.12.lead: 'county.woods' is not a unit"),

@@ -36,7 +36,8 @@ async def test_targets_carry_their_units(industry):
 
 
 async def test_progress_from_the_units_reports(industry):
-    assert (await post(industry, "grain_area", BANLAN_TOWN, "2024-02", "10000.5")).status_code == 201
+    r = await post(industry, "grain_area", BANLAN_TOWN, "2024-02", "10000.5")
+    assert r.status_code == 201
     r = await post(industry, "grain_area", BANLAN_TOWN, "2024-03", "21000.25")
     assert r.status_code == 201 and r.json()["unit_name"] == "板榄镇人民政府"
     assert (await post(industry, "grain_area", CHANGAN_TOWN, "2024-Q1", 30000)).status_code == 201

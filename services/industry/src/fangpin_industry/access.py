@@ -51,7 +51,8 @@ async def _area_user(principal: Annotated[Principal, Depends(current_principal)]
     """County, platform, industry bureaus, townships and villages: data of their area."""
     if sees_all(principal, config) or principal.role in ("township", "village"):
         return principal
-    raise forbidden(f"角色 {principal.role}（{principal.unit or '未指定单位'}）无权访问产业帮扶数据")
+    who = f"{principal.role}（{principal.unit or '未指定单位'}）"
+    raise forbidden(f"角色 {who} 无权访问产业帮扶数据")
 
 
 async def _manager(principal: Annotated[Principal, Depends(current_principal)],

@@ -64,7 +64,8 @@ class IndustryUpdate(SQLModel):
 
 
 class MeasureCreate(SQLModel):
-    measure_type: str = Field(max_length=20, description="帮扶措施，见县配置 industry.measure_types")
+    measure_type: str = Field(max_length=20,
+                              description="帮扶措施，见县配置 industry.measure_types")
     granted_on: date = Field(description="落实日期")
     ends_on: date | None = Field(default=None, description="有效期止（如贷款到期日），可空")
     amount_fen: int | None = Field(default=None, ge=0, le=10**13, description="金额（分）")

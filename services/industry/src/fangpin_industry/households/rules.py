@@ -38,7 +38,8 @@ def measure_problems(measure_type: str, allowed: Sequence[str], granted_on: date
                      ends_on: date | None, today: date) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     if measure_type not in allowed:
-        problems.append(("measure_type", f"未知帮扶措施：{measure_type}（应为{'、'.join(allowed)}之一）"))
+        problems.append(("measure_type",
+                         f"未知帮扶措施：{measure_type}（应为{'、'.join(allowed)}之一）"))
     if granted_on > today:
         problems.append(("granted_on", f"落实日期 {granted_on} 晚于今天（{today}）"))
     if ends_on is not None and ends_on < granted_on:

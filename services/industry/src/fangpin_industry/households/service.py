@@ -65,9 +65,10 @@ async def get_household(session: AsyncSession, household_id: str, principal: Pri
 
 def _require_poverty_alleviated(household: HouseholdView) -> None:
     if not rules.is_poverty_alleviated(household.category, household.monitoring_subcategory):
-        raise DomainError("household_id", f"农户 {household.id} 是{household.category}"
-                          f"{'（' + household.monitoring_subcategory + '）' if household.monitoring_subcategory else ''}"
-                          "，到户产业帮扶只登记脱贫户", "not_poverty_alleviated", location="path")
+        sub = household.monitoring_subcategory
+        kind = household.category + (f"（{sub}）" if sub else "")
+        raise DomainError("household_id", f"农户 {household.id} 是{kind}，到户产业帮扶只登记脱贫户",
+                          "not_poverty_alleviated", location="path")
 
 
 async def set_industries(session: AsyncSession, household_id: str, data: IndustryUpdate,

@@ -99,7 +99,8 @@ class Linkage(SQLModel):
     mode: LinkageMode
     description: str = Field(max_length=300, description="如：保底分红每户每年500元")
     households: int = Field(ge=0, le=1_000_000, description="计划带动农户数")
-    poverty_households: int = Field(default=0, ge=0, le=1_000_000, description="其中脱贫户（含监测户）")
+    poverty_households: int = Field(default=0, ge=0, le=1_000_000,
+                                    description="其中脱贫户（含监测户）")
 
 
 class FundItem(SQLModel):

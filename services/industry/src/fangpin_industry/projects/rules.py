@@ -86,7 +86,8 @@ def status_problems(before: ProjectFacts, after: ProjectFacts, today: date) -> l
         if after.completed_on is None:
             problems.append((["completed_on"], f"项目状态为“{after.status}”时须填写完工日期"))
         elif after.completed_on > today:
-            problems.append((["completed_on"], f"完工日期 {after.completed_on} 晚于今天（{today}）"))
+            problems.append((["completed_on"],
+                             f"完工日期 {after.completed_on} 晚于今天（{today}）"))
     elif after.completed_on is not None:
         problems.append((["completed_on"], f"项目状态为“{after.status}”，不能填写完工日期"))
     if new >= PROJECT_STATUSES.index("已投用"):
@@ -124,8 +125,9 @@ def derived_flags(p: ProjectFacts, today: date, policy: FlagPolicy) -> dict[str,
             p.linked_households_planned > 0 and \
             Decimal(p.linked_households_actual) * 100 < \
             Decimal(p.linked_households_planned) * policy.min_linked_share_percent:
+        share = policy.min_linked_share_percent
         flags[USED_BADLY] = (f"实际带动农户 {p.linked_households_actual} 户，不足计划 "
-                             f"{p.linked_households_planned} 户的 {policy.min_linked_share_percent}%")
+                             f"{p.linked_households_planned} 户的 {share}%")
     return flags
 
 
