@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from fangpin_common.clock import SettableClock
 from fangpin_common.tables import DEADLINES, OUTBOX
-from fangpin_common.testing import running
+from fangpin_common.testing import eventually, running
 from fangpin_industry.main import create_app
 from fangpin_industry.projects.models import ProjectFlag
 
@@ -56,3 +56,21 @@ async def test_two_instances_scan_concurrently(database, nats_server):
         assert sum(emitted) == PROJECTS
         assert await count(a, OUTBOX, OUTBOX.c.event_type ==
                            "fangpin.industry.project.fix_overdue") == PROJECTS
+
+
+async def test_the_background_scanner_flags_once(database, nats_server, clock):
+    settings = industry_settings(database, nats_server, run_relay=False, run_scanners=True,
+                                 flag_scan_interval_seconds=0.05)
+    app = create_app(settings, clock)
+    async with running(app) as client:
+        client.app = app
+        r = await client.post("/api/v1/projects", headers=COUNTY,
+                              json=project(planned_completion="2024-04-01"))
+        assert r.status_code == 201
+
+        async def flagged() -> bool:
+            return await count(client, ProjectFlag.__table__) == 1
+        await eventually(flagged)
+        await asyncio.sleep(0.3)  # several more rounds of the loop
+        assert await count(client, OUTBOX, OUTBOX.c.event_type ==
+                           "fangpin.industry.project.flagged") == 1

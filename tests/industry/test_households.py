@@ -48,7 +48,8 @@ async def both(database, nats_server, clock):
     """Monitoring and industry, each with its own database, meeting only on NATS."""
     monitoring = create_monitoring(settings_for(MonitoringSettings, database, nats_server.url),
                                    clock)
-    industry = create_app(industry_settings(database, nats_server), clock)
+    # industry's relay stays off: its outbox shows whatever a request queued
+    industry = create_app(industry_settings(database, nats_server, run_relay=False), clock)
     async with running(monitoring) as m:
         await purge_stream(nats_server.url, "FANGPIN_MONITORING")
         async with running(industry) as i:

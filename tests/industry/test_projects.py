@@ -205,3 +205,22 @@ async def test_used_badly_by_staff_and_by_figures_assets(industry):
     async with industry.app.state.db.session() as session:
         kinds = (await session.execute(select(DEADLINES.c.kind, DEADLINES.c.state))).all()
     assert sorted(kinds) == [("project.flag_fix", "met"), ("project.flag_fix", "open")]
+    assert (await outbox_types(industry)).count("fangpin.industry.project.flagged") == 2
+
+    # fund performance of the library, per township and in total
+    await admit(industry, headers=CHANGAN_TOWN, township="长安镇", village="大洲村",
+                funds=[{"source": "自治区衔接资金", "amount_fen": 20_000_000}])
+    await industry.patch(f"/api/v1/projects/{pid}", headers=BANLAN_TOWN,
+                         json={"disbursed_fen": 135_000_000})
+    rows = (await industry.get("/api/v1/projects/summary", headers=AGRICULTURE)).json()
+    banlan = next(r for r in rows if r["township"] == BANLAN)
+    assert banlan["projects"] == 1 and banlan["by_status"]["已投用"] == 1
+    assert banlan["disbursed_percent"] == "75.00" and banlan["assets_fen"] == 150_000_000
+    assert banlan["open_flags"] == {"建而不成": 0, "成而不用": 0, "用而不好": 1}
+    assert banlan["linked_households_planned"] == 40
+    assert banlan["linked_households_actual"] == 19
+    total = rows[-1]
+    assert total["township_name"] == "合计" and total["projects"] == 2
+    assert total["total_fen"] == 200_000_000 and total["by_status"]["未开工"] == 1
+    own = (await industry.get("/api/v1/projects/summary", headers=CHANGAN_TOWN)).json()
+    assert [r["township_name"] for r in own] == ["长安镇", "合计"] and own[1]["projects"] == 1

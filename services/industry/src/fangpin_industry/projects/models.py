@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -213,3 +214,20 @@ class ProjectRead(SQLModel):
     revision: int
     flags: list[FlagRead]
     assets: list[AssetRead]
+
+
+class LibraryFigures(SQLModel):
+    """Fund performance and problems of the library in one township (or the county)."""
+
+    township: str
+    township_name: str
+    projects: int
+    by_status: dict[str, int]
+    total_fen: int
+    disbursed_fen: int
+    disbursed_percent: Decimal | None
+    linked_households_planned: int
+    linked_poverty_households_planned: int
+    linked_households_actual: int
+    open_flags: dict[str, int]
+    assets_fen: int

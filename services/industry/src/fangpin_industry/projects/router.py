@@ -13,6 +13,7 @@ from fangpin_industry.projects.models import (
     FlagClear,
     FlagCreate,
     FlagRead,
+    LibraryFigures,
     ProjectCreate,
     ProjectRead,
     ProjectUpdate,
@@ -44,6 +45,12 @@ async def list_projects(session: SessionDep, principal: AreaUser, county: County
     projects = await service.list_projects(session, principal, config, code, status, flag,
                                            limit, offset)
     return [await service.read_project(session, p) for p in projects]
+
+
+@router.get("/summary", response_model=list[LibraryFigures])
+async def summary(session: SessionDep, principal: AreaUser, county: CountyDep,
+                  config: IndustryDep, year: int | None = None) -> list[LibraryFigures]:
+    return await service.library_summary(session, principal, county, config, year)
 
 
 @router.post("/scan")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from fangpin_industry.vocabulary import LINKAGE_MODEL_PARTS, PROJECT_STATUSES
+from fangpin_industry.vocabulary import FLAG_KINDS, LINKAGE_MODEL_PARTS, PROJECT_STATUSES
 
 FIX_DEADLINE = "project.flag_fix"  # a flagged project is rectified within N days
 DEFAULT_FIX_DAYS = 30
@@ -139,3 +139,40 @@ def planned_households(linkage: Sequence[dict]) -> int:
     """Households the linkage promises: the largest mode's count (one farmer may be reached by
     several modes, so the modes are not added up)."""
     return max((int(item["households"]) for item in linkage), default=0)
+
+
+
+@dataclass
+class LibraryTally:
+    """Fund performance of a set of projects: money in, money out, farmers reached."""
+
+    projects: int = 0
+    by_status: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PROJECT_STATUSES, 0))
+    total_fen: int = 0
+    disbursed_fen: int = 0
+    linked_households_planned: int = 0
+    linked_poverty_households_planned: int = 0
+    linked_households_actual: int = 0
+    open_flags: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FLAG_KINDS, 0))
+    assets_fen: int = 0
+
+    def add_project(self, status: str, total: int, disbursed: int, linkage: Sequence[dict],
+                    actual: int | None) -> None:
+        self.projects += 1
+        self.by_status[status] += 1
+        self.total_fen += total
+        self.disbursed_fen += disbursed
+        self.linked_households_planned += planned_households(linkage)
+        self.linked_poverty_households_planned += max(
+            (int(item["poverty_households"]) for item in linkage), default=0)
+        self.linked_households_actual += actual or 0
+
+    def add(self, other: LibraryTally) -> None:
+        for name in ("projects", "total_fen", "disbursed_fen", "linked_households_planned",
+                     "linked_poverty_households_planned", "linked_households_actual",
+                     "assets_fen"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for key, value in other.by_status.items():
+            self.by_status[key] += value
+        for key, value in other.open_flags.items():
+            self.open_flags[key] += value

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
+from decimal import Decimal
 from uuid import uuid4
 
 from sqlalchemy import and_, or_, update
@@ -35,6 +36,7 @@ from fangpin_industry.projects.models import (
     FlagClear,
     FlagCreate,
     FlagRead,
+    LibraryFigures,
     Project,
     ProjectAsset,
     ProjectCreate,
@@ -44,6 +46,7 @@ from fangpin_industry.projects.models import (
 )
 from fangpin_industry.specialties.service import resolve_township
 from fangpin_industry.sql import insert_if_absent
+from fangpin_industry.targets.rules import percent_of
 
 log = logging.getLogger(__name__)
 SCANNER = "system:project-scanner"
@@ -188,6 +191,50 @@ async def read_project(session: AsyncSession, project: Project) -> ProjectRead:
         flags=[FlagRead(**(f.model_dump() | {"active": bool(f.active)}),
                         fix_state=states.get(f.id)) for f in flags],
         assets=[AssetRead(**a.model_dump()) for a in assets])
+
+
+async def library_summary(session: AsyncSession, principal: Principal, county: County,
+                          config: IndustryConfig, year: int | None) -> list[LibraryFigures]:
+    """Per township and in total: projects, funds and their disbursement, farmers linked,
+    open problem flags and assets handed to the collectives (I3 fund performance)."""
+    query = select(Project)
+    if year is not None:
+        query = query.where(Project.year == year)
+    tallies: dict[str, rules.LibraryTally] = {}
+    where: dict[str, str] = {}
+    for p in (await session.exec(query)).all():
+        tallies.setdefault(p.township, rules.LibraryTally()).add_project(
+            p.status, p.total_fen, p.disbursed_fen, p.farmer_linkage, p.linked_households_actual)
+        where[p.id] = p.township
+    for project_id, flag in (await session.execute(
+            sa_select(ProjectFlag.project_id, ProjectFlag.flag)
+            .where(ProjectFlag.active.is_(True)))).all():
+        if project_id in where:
+            tallies[where[project_id]].open_flags[flag] += 1
+    for project_id, value in (await session.execute(
+            sa_select(ProjectAsset.project_id, ProjectAsset.value_fen))).all():
+        if project_id in where:
+            tallies[where[project_id]].assets_fen += value
+    shown = [t for t in county.townships
+             if sees_all(principal, config) or t.code == principal.township]
+    total = rules.LibraryTally()
+    rows = []
+    for t in shown:
+        tally = tallies.get(t.code, rules.LibraryTally())
+        total.add(tally)
+        rows.append(_library_figures(t.code, t.name, tally))
+    return [*rows, _library_figures("", "合计", total)]
+
+
+def _library_figures(code: str, name: str, t: rules.LibraryTally) -> LibraryFigures:
+    return LibraryFigures(
+        township=code, township_name=name, projects=t.projects, by_status=t.by_status,
+        total_fen=t.total_fen, disbursed_fen=t.disbursed_fen,
+        disbursed_percent=percent_of(Decimal(t.disbursed_fen), Decimal(t.total_fen)),
+        linked_households_planned=t.linked_households_planned,
+        linked_poverty_households_planned=t.linked_poverty_households_planned,
+        linked_households_actual=t.linked_households_actual, open_flags=t.open_flags,
+        assets_fen=t.assets_fen)
 
 
 # -- problem flags -----------------------------------------------------------------------------
