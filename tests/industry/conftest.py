@@ -1,8 +1,6 @@
 from datetime import date
 
-import nats
 import pytest
-from nats.js.errors import NotFoundError
 from sqlalchemy import func, select
 
 from fangpin_common.clock import SettableClock
@@ -53,17 +51,6 @@ async def count(client, table, *where) -> int:
         for condition in where:
             query = query.where(condition)
         return (await session.execute(query)).scalar_one()
-
-
-async def purge_stream(url: str, stream: str) -> None:
-    """Start a cross-service test from an empty stream: earlier tests in the session share it."""
-    nc = await nats.connect(url)
-    try:
-        await nc.jetstream().purge_stream(stream)
-    except NotFoundError:
-        pass
-    finally:
-        await nc.close()
 
 
 def linkage(mode="入股分红", households=40, poverty=25, description="保底分红每户每年600元"):

@@ -24,7 +24,6 @@ from .conftest import (
     COUNTY,
     count,
     industry_settings,
-    purge_stream,
 )
 
 MONITORING_TOWNSHIP = auth(token_for("township", "板榄镇"))
@@ -44,17 +43,16 @@ def household(serial: int, village: str, category="脱贫户", township="板榄�
 
 
 @pytest.fixture
-async def both(database, nats_server, clock):
-    """Monitoring and industry, each with its own database, meeting only on NATS."""
-    monitoring = create_monitoring(settings_for(MonitoringSettings, database, nats_server.url),
+async def both(database, private_nats, clock):
+    """Monitoring and industry, each with its own database, meeting only on a NATS server of
+    this test (so that no other test's households arrive)."""
+    monitoring = create_monitoring(settings_for(MonitoringSettings, database, private_nats.url),
                                    clock)
     # industry's relay stays off: its outbox shows whatever a request queued
-    industry = create_app(industry_settings(database, nats_server, run_relay=False), clock)
-    async with running(monitoring) as m:
-        await purge_stream(nats_server.url, "FANGPIN_MONITORING")
-        async with running(industry) as i:
-            m.app, i.app = monitoring, industry
-            yield m, i
+    industry = create_app(industry_settings(database, private_nats, run_relay=False), clock)
+    async with running(monitoring) as m, running(industry) as i:
+        m.app, i.app = monitoring, industry
+        yield m, i
 
 
 async def test_coverage_from_households_arriving_as_events(both):

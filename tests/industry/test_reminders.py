@@ -10,7 +10,7 @@ from fangpin_notifications.main import create_app as create_notifications
 from fangpin_notifications.routing.rules import load_rules, resolve_recipients
 from fangpin_notifications.settings import NotificationsSettings
 
-from .conftest import AGRICULTURE, BANLAN, COUNTY, industry_settings, project, purge_stream
+from .conftest import AGRICULTURE, BANLAN, COUNTY, industry_settings, project
 
 
 def test_routing_rules_of_the_industry_events_load():
@@ -26,12 +26,12 @@ def test_routing_rules_of_the_industry_events_load():
 
 
 async def test_a_flag_and_its_overdue_fix_reach_the_township_and_the_bureau(
-        database, nats_server, clock):
-    industry = create_app(industry_settings(database, nats_server), clock)
+        database, private_nats, clock):
+    industry = create_app(industry_settings(database, private_nats), clock)
     notifications = create_notifications(
-        settings_for(NotificationsSettings, database, nats_server.url), clock)
+        settings_for(NotificationsSettings, database, private_nats.url), clock)
+    # industry first: its stream exists when notifications subscribes to it
     async with running(industry) as i:
-        await purge_stream(nats_server.url, "FANGPIN_INDUSTRY")
         async with running(notifications) as n:
             r = await i.post("/api/v1/projects", headers=COUNTY,
                              json=project(planned_completion="2024-04-01"))
