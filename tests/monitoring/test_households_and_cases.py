@@ -23,6 +23,16 @@ async def _published_all(client) -> bool:
     return await count(client, OUTBOX) == 0 and await events_out(client) == 1
 
 
+async def settled_events_out(client) -> int:
+    """events_out once the relay has drained the outbox (so the two reads cannot race it)."""
+    await eventually(lambda: _outbox_empty(client))
+    return await events_out(client)
+
+
+async def _outbox_empty(client) -> bool:
+    return await count(client, OUTBOX) == 0
+
+
 async def events_out(client) -> int:
     """Events queued or already published: constant when a request changes nothing."""
     registry = client.app.state.metrics.registry
@@ -85,7 +95,7 @@ async def test_bad_input_is_refused_precisely_and_changes_nothing(monitoring):
     r = await monitoring.post("/api/v1/households", content=b'{"township": ',
                               headers=TOWNSHIP | {"content-type": "application/json"})
     assert r.status_code == 422 and r.json()["detail"][0]["type"] == "json_invalid"
-    assert await events_out(monitoring) == 0
+    assert await settled_events_out(monitoring) == 0
     assert await count(monitoring, AUDIT_LOG) == 0
 
 
@@ -120,7 +130,7 @@ async def test_case_opens_deadlines_and_helper_meets_one(monitoring):
 
 async def test_bad_case_input_changes_nothing(monitoring):
     h = (await monitoring.post("/api/v1/households", json=household(), headers=TOWNSHIP)).json()
-    before = await events_out(monitoring)
+    before = await settled_events_out(monitoring)
     good = {"household_id": h["id"], "inclusion_date": TODAY.isoformat(),
             "category": "边缘易致贫户", "risk_types": ["因病"]}
     cases = [
@@ -134,5 +144,5 @@ async def test_bad_case_input_changes_nothing(monitoring):
         r = await monitoring.post("/api/v1/cases", json=body, headers=TOWNSHIP)
         assert r.status_code == 422, r.text
         assert r.json()["detail"][0]["loc"] == loc
-    assert await events_out(monitoring) == before
+    assert await settled_events_out(monitoring) == before
     assert await count(monitoring, DEADLINES) == 0
