@@ -21,6 +21,7 @@ from fangpin_common.clock import Clock
 from fangpin_common.consumer import Consumer, Subscription
 from fangpin_common.metrics import Metrics
 from fangpin_common.natsserver import binary
+from fangpin_common.testing import eventually
 from nats.js.api import ConsumerConfig, StorageType
 
 from .conftest import DEPLOY, NATS_USERS, ROOT, SERVICES, nats_password_env, settings_class
@@ -120,7 +121,7 @@ async def start_bus(deploy_nats, service: str) -> Bus:
 
 async def test_services_publish_their_own_events_and_consume_each_other(deploy_nats):
     """The Bus of each service connects with its own user and provisions its stream; the
-    monitoring relay's publish is acknowledged; employment's durable consumer reads it."""
+    monitoring relay's publish is acknowledged; each service's durable consumer reads it."""
     buses = {s: await start_bus(deploy_nats, s) for s in SERVICES}
     try:
         monitoring = buses["monitoring"]
@@ -129,22 +130,23 @@ async def test_services_publish_their_own_events_and_consume_each_other(deploy_n
                                           headers={"Nats-Msg-Id": event_id}, timeout=5)
         assert ack.stream == "FANGPIN_MONITORING"
         for s in SERVICES:
+            await buses[s]._provision_stream()  # a restart updates the existing stream
             info = await monitoring.js.stream_info(f"FANGPIN_{s.upper()}")
             assert info.config.subjects == [f"fangpin.{s}.>"]
             assert info.config.storage == StorageType.FILE
 
-        employment = buses["employment"]
-        settings = employment.settings
-        sub = Subscription(durable="employment-deploy-test", stream="FANGPIN_MONITORING",
-                           subjects=["fangpin.monitoring.deploy_test.>"], handler=None)
-        consumer = Consumer(sub, settings, None, employment, employment.metrics, Clock())
-        psub = await consumer._subscribe()  # the same call the consumer loop makes
-        msgs = await psub.fetch(1, timeout=5)
-        assert msgs[0].headers["Nats-Msg-Id"] == event_id
-        await msgs[0].in_progress()
-        await msgs[0].ack_sync(timeout=5)
-        info = await employment.js.consumer_info("FANGPIN_MONITORING", sub.durable)
-        assert info.ack_floor.stream_seq == ack.seq and info.num_ack_pending == 0
+        # Every service's durable consumer (as the consumer loop creates it) reads it.
+        for service, bus in buses.items():
+            sub = Subscription(durable=f"{service}-deploy-test", stream="FANGPIN_MONITORING",
+                               subjects=["fangpin.monitoring.deploy_test.>"], handler=None)
+            consumer = Consumer(sub, bus.settings, None, bus, bus.metrics, Clock())
+            psub = await consumer._subscribe()  # the same call the consumer loop makes
+            msgs = await psub.fetch(1, timeout=5)
+            assert msgs[0].headers["Nats-Msg-Id"] == event_id
+            await msgs[0].in_progress()
+            await msgs[0].ack_sync(timeout=5)
+            info = await bus.js.consumer_info("FANGPIN_MONITORING", sub.durable)
+            assert info.ack_floor.stream_seq == ack.seq and info.num_ack_pending == 0
     finally:
         for bus in buses.values():
             await bus.close()
@@ -189,11 +191,18 @@ async def test_departments_read_everything_and_change_nothing(deploy_nats):
     monitoring = await start_bus(deploy_nats, "monitoring")
     nc, errors = await connect(deploy_nats, "departments")
     try:
-        live = await nc.subscribe("fangpin.>")
+        received = []
+
+        async def on_message(msg) -> None:
+            received.append(msg.subject)
+
+        await nc.subscribe("fangpin.>", cb=on_message)
+        # nats-py writes PING ahead of buffered commands, so one flush can return before the
+        # server has the subscription; after the second, SUB is surely ahead of the PING.
+        await nc.flush()
         await nc.flush()
         ack = await monitoring.js.publish("fangpin.monitoring.deploy_test.read", b'{"x": 1}')
-        msg = await live.next_msg(timeout=5)
-        assert msg.subject == "fangpin.monitoring.deploy_test.read"
+        await eventually(lambda: "fangpin.monitoring.deploy_test.read" in received, timeout=10)
         # Stored events, read by sequence at the department's own pace.
         js = nc.jetstream(timeout=5)
         info = await js.stream_info("FANGPIN_MONITORING")
