@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 
 import promql_parser as pq
 import pytest
@@ -148,3 +150,26 @@ def test_parser_agrees_on_a_subquery_and_label_replace(exported):
     refs = check_promql(expr, exported)
     assert refs.problems == [] and refs.name_patterns == ["fangpin_.+_total"]
     assert isinstance(pq.parse(expr), pq.AggregateExpr)
+
+
+PROMTOOL = shutil.which("promtool")
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed (Debian: prometheus)")
+def test_promtool_accepts_the_config_and_the_alert_unit_tests_pass(tmp_path):
+    def promtool(*args: str) -> str:
+        done = subprocess.run([PROMTOOL, *args], check=False, capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout + done.stderr
+
+    assert "SUCCESS" in promtool("check", "rules", *map(str, RULE_FILES))
+    # The compose config, its rule_files pointed at the repository's rule files.
+    config = (PROM / "prometheus.yml").read_text().replace(
+        "/etc/prometheus/rules/*.yml", str(PROM / "rules" / "*.yml"))
+    (tmp_path / "prometheus.yml").write_text(config)
+    assert "is valid prometheus config file syntax" in promtool(
+        "check", "config", str(tmp_path / "prometheus.yml"))
+    # Alert behaviour over time: thresholds, `for` durations, absent series, annotations.
+    assert "SUCCESS" in promtool("test", "rules",
+                                 *map(str, sorted((PROM / "tests").glob("*.test.yml"))))
