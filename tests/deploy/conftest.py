@@ -13,6 +13,7 @@ from pathlib import Path
 import promql_parser as pq
 import pytest
 import yaml
+
 from fangpin_common.metrics import Metrics
 from fangpin_common.natsserver import binary, free_port, wait_for_port
 

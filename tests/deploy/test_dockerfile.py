@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
 from fangpin_common.natsserver import free_port
 
 from .conftest import DEPLOY, ROOT, SERVICES, load_yaml
@@ -134,8 +135,9 @@ def replay(service: str, port: int, root: Path) -> Image:
                     # Hard links instead of copies and no bytecode: faster, same contents.
                     env = image.run_env(UV_LINK_MODE="hardlink", UV_COMPILE_BYTECODE="0",
                                         UV_PYTHON_DOWNLOADS="never")
-                    done = subprocess.run(image.expand(command), check=False, shell=True, cwd=root, env=env,
-                                          capture_output=True, text=True, timeout=300)
+                    done = subprocess.run(image.expand(command), check=False, shell=True,
+                                          cwd=root, env=env, capture_output=True, text=True,
+                                          timeout=300)
                     assert done.returncode == 0, done.stderr
             elif keyword == "CMD":
                 image.cmd = rest

@@ -7,6 +7,7 @@ import json
 import re
 
 import promql_parser as pq
+
 from fangpin_common.metrics import Metrics
 
 from .conftest import (

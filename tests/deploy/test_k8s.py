@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from fangpin_common.county import load_county
 
 from .conftest import DEPLOY, SERVICES, check_fangpin_env, load_yaml, load_yaml_all

@@ -16,13 +16,14 @@ import uuid
 import nats
 import nats.errors
 import pytest
+from nats.js.api import ConsumerConfig, StorageType
+
 from fangpin_common.bus import Bus
 from fangpin_common.clock import Clock
 from fangpin_common.consumer import Consumer, Subscription
 from fangpin_common.metrics import Metrics
 from fangpin_common.natsserver import binary
 from fangpin_common.testing import eventually
-from nats.js.api import ConsumerConfig, StorageType
 
 from .conftest import DEPLOY, NATS_USERS, ROOT, SERVICES, nats_password_env, settings_class
 
@@ -31,8 +32,8 @@ ACCOUNTS = DEPLOY / "nats" / "accounts.conf"
 
 
 def nats_test_config(env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([binary(), "-t", "-c", str(CONF)], check=False, env=env, capture_output=True,
-                          text=True, timeout=30)
+    return subprocess.run([binary(), "-t", "-c", str(CONF)], check=False, env=env,
+                          capture_output=True, text=True, timeout=30)
 
 
 def test_nats_server_accepts_the_configuration():
