@@ -31,7 +31,7 @@ async def queued(app) -> list[tuple[str, str]]:
 
 
 async def test_due_soon_then_overdue_each_once(database, private_nats, clock):
-    app = kit_app(database, private_nats.url, Handled(), clock, run_relay=False,
+    app = kit_app(database, private_nats.url, Handled(), clock, run_relay=False, run_scanners=False,
                   run_consumers=False)
     async with running(app):
         await open_many(app, 3, date(2024, 4, 10))  # due 15 April, due soon from 14 April
@@ -58,9 +58,8 @@ async def test_due_soon_then_overdue_each_once(database, private_nats, clock):
 
 
 async def test_overdue_event_carries_how_late(database, private_nats, clock):
-    # No background scanner: its first scan (on the fixture's date) would race this test's.
-    app = kit_app(database, private_nats.url, Handled(), clock, run_relay=False,
-                  run_consumers=False, run_scanners=False)
+    app = kit_app(database, private_nats.url, Handled(), clock, run_relay=False, run_scanners=False,
+                  run_consumers=False)
     async with running(app):
         await open_many(app, 1, date(2024, 4, 1))
         clock.set_today(date(2024, 4, 9))
@@ -75,11 +74,12 @@ async def test_overdue_event_carries_how_late(database, private_nats, clock):
 
 @pytest.mark.parametrize("backend", ["postgresql"])
 async def test_two_replicas_scanning_emit_each_event_once(database, private_nats, clock):
-    first = kit_app(database, private_nats.url, Handled(), clock, run_relay=False,
+    first = kit_app(database, private_nats.url, Handled(), clock, run_relay=False, run_scanners=False,
                     run_consumers=False)
     s = first.state.settings
     second = kit_app({"database_url": s.database_url, "database_schema": s.database_schema},
-                     private_nats.url, Handled(), clock, run_relay=False, run_consumers=False)
+                     private_nats.url, Handled(), clock, run_relay=False, run_consumers=False,
+                  run_scanners=False)
     first.state.scanner.batch_size = second.state.scanner.batch_size = 50
     async with running(first), running(second, migrate=False):
         await open_many(first, 600, date(2024, 4, 1))

@@ -19,6 +19,16 @@ async def count(client, table) -> int:
 
 
 
+async def _published_all(client) -> bool:
+    return await count(client, OUTBOX) == 0 and await events_out(client) == 1
+
+
+async def settled_events_out(client) -> int:
+    """events_out once the relay has drained the outbox (so the two reads cannot race it)."""
+    await eventually(lambda: _outbox_empty(client))
+    return await events_out(client)
+
+
 async def _outbox_empty(client) -> bool:
     return await count(client, OUTBOX) == 0
 
@@ -33,15 +43,13 @@ async def events_out(client) -> int:
 
 
 async def test_household_created_audited_and_announced(monitoring):
-    relay = monitoring.app.state.relay
     r = await monitoring.post("/api/v1/households", json=household(), headers=TOWNSHIP)
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["township"] == "450224103" and body["members"][0]["name"] == "韦明"
     assert await count(monitoring, AUDIT_LOG) == 1
-    await relay.relay_once()
-    # The background relay may hold the row's lease: wait for whichever relay published it.
-    await eventually(lambda: _outbox_empty(monitoring))
+    await eventually(lambda: events_out(monitoring))  # queued with the change…
+    await eventually(lambda: _published_all(monitoring))  # …and relayed to JetStream
 
 
 async def test_identity_numbers_masked_for_villages(monitoring):
@@ -87,7 +95,7 @@ async def test_bad_input_is_refused_precisely_and_changes_nothing(monitoring):
     r = await monitoring.post("/api/v1/households", content=b'{"township": ',
                               headers=TOWNSHIP | {"content-type": "application/json"})
     assert r.status_code == 422 and r.json()["detail"][0]["type"] == "json_invalid"
-    assert await events_out(monitoring) == 0
+    assert await settled_events_out(monitoring) == 0
     assert await count(monitoring, AUDIT_LOG) == 0
 
 
@@ -122,7 +130,7 @@ async def test_case_opens_deadlines_and_helper_meets_one(monitoring):
 
 async def test_bad_case_input_changes_nothing(monitoring):
     h = (await monitoring.post("/api/v1/households", json=household(), headers=TOWNSHIP)).json()
-    before = await events_out(monitoring)
+    before = await settled_events_out(monitoring)
     good = {"household_id": h["id"], "inclusion_date": TODAY.isoformat(),
             "category": "边缘易致贫户", "risk_types": ["因病"]}
     cases = [
@@ -136,5 +144,5 @@ async def test_bad_case_input_changes_nothing(monitoring):
         r = await monitoring.post("/api/v1/cases", json=body, headers=TOWNSHIP)
         assert r.status_code == 422, r.text
         assert r.json()["detail"][0]["loc"] == loc
-    assert await events_out(monitoring) == before
+    assert await settled_events_out(monitoring) == before
     assert await count(monitoring, DEADLINES) == 0

@@ -108,7 +108,8 @@ class Bus:
             await asyncio.gather(self._task, return_exceptions=True)
         if self.nc is not None:
             try:
-                await self.nc.drain()
+                # Bounded: a shutdown must not hang on a server that is gone.
+                await asyncio.wait_for(self.nc.drain(), 5)
             except Exception:
                 pass
             await self._close_quietly()

@@ -72,6 +72,48 @@ def cmd_events(args: argparse.Namespace) -> None:
     print(json.dumps(asyncapi(), ensure_ascii=False, indent=2))
 
 
+def cmd_watch(args: argparse.Namespace) -> None:
+    """Print events as they are published (or replay the streams with --from-start)."""
+    import nats
+
+    async def watch() -> None:
+        nc = await nats.connect(ServiceSettings().nats_url)
+
+        def show(msg) -> None:
+            event = json.loads(msg.data)
+            print(f"{event.get('time', '')}  {msg.subject}  subject={event.get('subject')}")
+            print("    " + json.dumps(event.get("data"), ensure_ascii=False), flush=True)
+
+        if args.from_start:
+            js = nc.jetstream()
+            for service in SERVICES:
+                try:
+                    sub = await js.subscribe(args.subject, stream=f"FANGPIN_{service.upper()}",
+                                             ordered_consumer=True)
+                except Exception:  # that stream does not exist yet
+                    continue
+                while True:
+                    try:
+                        show(await sub.next_msg(timeout=0.5))
+                    except (TimeoutError, nats.errors.TimeoutError):
+                        break
+                await sub.unsubscribe()
+        else:
+            async def on_message(msg) -> None:
+                show(msg)
+
+            await nc.subscribe(args.subject, cb=on_message)
+            print(f"watching {args.subject} — Ctrl-C to stop", flush=True)
+            while True:
+                await asyncio.sleep(3600)
+        await nc.close()
+
+    try:
+        asyncio.run(watch())
+    except KeyboardInterrupt:
+        pass
+
+
 def cmd_run(args: argparse.Namespace) -> None:
     """NATS (unless FANGPIN_NATS_URL names another), migrations, the four services."""
     from fangpin_common.natsserver import NatsServer
@@ -148,6 +190,12 @@ def main(argv: list[str] | None = None) -> None:
 
     p = sub.add_parser("events", help="print the published event schema (AsyncAPI)")
     p.set_defaults(func=cmd_events)
+
+    p = sub.add_parser("watch", help="print events as they are published")
+    p.add_argument("--subject", default="fangpin.>", help="a NATS subject filter")
+    p.add_argument("--from-start", action="store_true",
+                   help="replay what the streams hold, then stop")
+    p.set_defaults(func=cmd_watch)
 
     p = sub.add_parser("run", help="run NATS and the four services in the foreground")
     p.set_defaults(func=cmd_run)

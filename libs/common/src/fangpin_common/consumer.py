@@ -19,6 +19,8 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -174,17 +176,8 @@ class Consumer:
         """Run the handler once per event id; 'handled' or 'duplicate'."""
         try:
             async with self.database.unit_of_work() as session:
-                seen = await session.execute(
-                    select(PROCESSED_EVENTS.c.event_id).where(
-                        PROCESSED_EVENTS.c.consumer == self.sub.durable,
-                        PROCESSED_EVENTS.c.event_id == event.id,
-                    )
-                )
-                if seen.first() is not None:
+                if not await self._mark_processed(session, event):
                     return "duplicate"
-                await session.execute(PROCESSED_EVENTS.insert().values(
-                    consumer=self.sub.durable, event_id=event.id, event_type=event.type,
-                    processed_at=self.clock.now()))
                 await self.sub.handler(session, event)
         except IntegrityError:
             # Another replica applied the same event concurrently: its commit won.
@@ -196,6 +189,15 @@ class Consumer:
                     return "duplicate"
             raise
         return "handled"
+
+    async def _mark_processed(self, session: AsyncSession, event: CloudEvent) -> bool:
+        """Insert the event id; False when this consumer has applied it already."""
+        insert = (pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert)(
+            PROCESSED_EVENTS)
+        result = await session.execute(insert.values(
+            consumer=self.sub.durable, event_id=event.id, event_type=event.type,
+            processed_at=self.clock.now()).on_conflict_do_nothing())
+        return result.rowcount == 1
 
     async def _dead_letter(self, event_id: str | None, event_type: str, payload: bytes,
                            error: str, deliveries: int) -> None:

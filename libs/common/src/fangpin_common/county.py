@@ -86,6 +86,8 @@ class County(_Model):
     transfer_targets_total: TransferTarget | None = None
     routing: list[dict[str, Any]] = Field(default_factory=list)
     settings: dict[str, Any] = Field(default_factory=dict)
+    # Industry assistance (annex 2): read and checked by the industry service.
+    industry: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> "County":

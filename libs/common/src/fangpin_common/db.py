@@ -7,6 +7,8 @@ per service through `search_path`).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -64,13 +66,13 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def create_engine(settings: ServiceSettings) -> AsyncEngine:
+def create_engine(settings: ServiceSettings, read_only: bool = False) -> AsyncEngine:
     url = make_url(settings.resolved_database_url())
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, echo=settings.database_echo, connect_args={"timeout": 30})
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, begin="BEGIN" if read_only else "BEGIN IMMEDIATE")
         return engine
     return create_async_engine(
         url,
@@ -82,7 +84,7 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
     )
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, begin: str) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when a transaction begins (see on_begin).
@@ -96,7 +98,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql(begin)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -108,32 +110,45 @@ def is_postgres(engine: AsyncEngine) -> bool:
 
 
 class Database:
-    """A service's engine and its units of work. A commit that queued outbox rows wakes the relay."""
+    """A service's engine and its units of work. A commit that queued outbox rows wakes the relay.
+
+    On SQLite the writers of one process take turns on an asyncio lock rather than on SQLite's
+    busy handler, which sleeps in coarse steps; readers use a second engine whose transactions
+    begin deferred, so under WAL they never wait for a writer. Units of work do not nest.
+    """
 
     def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
         self.engine = create_engine(settings)
         self._factory = session_factory(self.engine)
+        self._sqlite = self.engine.dialect.name == "sqlite"
+        self._read_engine = create_engine(settings, read_only=True) if self._sqlite else None
+        self._read_factory = session_factory(self._read_engine) if self._sqlite else self._factory
+        self._write_turn = asyncio.Lock() if self._sqlite else None
         self.on_outbox_commit: list = []
 
     def session(self) -> AsyncSession:
-        return self._factory()
+        """A session for reading (write through `unit_of_work`)."""
+        return self._read_factory()
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
         """One transaction: commit on success, roll back on any error."""
         from fangpin_common.outbox import PENDING_FLAG
 
-        async with self._factory() as session:
+        async with contextlib.AsyncExitStack() as stack:
+            if self._write_turn is not None:
+                await stack.enter_async_context(self._write_turn)
+            session = await stack.enter_async_context(self._factory())
             try:
                 yield session
                 await session.commit()
             except BaseException:
                 await session.rollback()
                 raise
-            if session.info.pop(PENDING_FLAG, False):
-                for wake in self.on_outbox_commit:
-                    wake()
+        if session.info.pop(PENDING_FLAG, False):
+            for wake in self.on_outbox_commit:
+                wake()
 
     async def ping(self) -> bool:
         try:
@@ -145,3 +160,5 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._read_engine is not None:
+            await self._read_engine.dispose()

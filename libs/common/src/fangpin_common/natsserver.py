@@ -44,11 +44,13 @@ class NatsServer:
     a single node must not lose an acknowledged event to an OS crash."""
 
     def __init__(self, store_dir: Path, port: int | None = None, host: str = "127.0.0.1",
-                 http_port: int | None = None) -> None:
+                 http_port: int | None = None, sync_always: bool = True) -> None:
         self.store_dir = Path(store_dir)
         self.port = port or free_port()
         self.host = host
         self.http_port = http_port
+        # Only benchmarks turn this off, to measure without the disk's fsync in the way.
+        self.sync_always = sync_always
         self.process: subprocess.Popen | None = None
 
     @property
@@ -62,7 +64,7 @@ class NatsServer:
             "max_payload: 1MB",
             "jetstream {",
             f'  store_dir: "{self.store_dir}"',
-            "  sync_interval: always",
+            "  sync_interval: always" if self.sync_always else "",
             "}",
         ]
         if self.http_port:

@@ -3,7 +3,8 @@
 `emit` adds the row in the caller's transaction, so a rolled-back change sends nothing. The
 relay claims rows (SKIP LOCKED plus a lease on PostgreSQL; SQLite has a single writer),
 publishes them with `Nats-Msg-Id` = event id, waits for JetStream's acks and deletes what
-was acknowledged. Whatever fails is retried with back-off; a duplicate publish after a
+was acknowledged. Sends go out in claim order; a retried event may arrive after later ones,
+so consumers rely on event ids and their own state, not on arrival order across failures. Whatever fails is retried with back-off; a duplicate publish after a
 crash is dropped by JetStream's duplicate window and by the consumers' processed-id table.
 """
 
@@ -12,13 +13,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fangpin_common.bus import Bus
-from fangpin_common.clock import Clock
 from fangpin_common.db import is_postgres
 from fangpin_common.events import CloudEvent
 from fangpin_common.metrics import Metrics
@@ -30,9 +30,14 @@ log = logging.getLogger(__name__)
 PENDING_FLAG = "fangpin_outbox_pending"
 
 
-async def emit(session: AsyncSession, event: CloudEvent, now: datetime | None = None) -> None:
+def _wall_clock() -> datetime:
+    # Leases and retries run on real time, never on the business clock (which tests set).
+    return datetime.now(UTC)
+
+
+async def emit(session: AsyncSession, event: CloudEvent) -> None:
     """Queue an event in the caller's transaction."""
-    at = now or event.time
+    at = _wall_clock()
     await session.execute(
         OUTBOX.insert().values(
             id=event.id,
@@ -52,40 +57,55 @@ def retry_delay(attempts: int) -> float:
 
 
 class Relay:
-    def __init__(self, service: str, database, bus: Bus, metrics: Metrics, clock: Clock,
+    def __init__(self, service: str, database, bus: Bus, metrics: Metrics,
                  batch_size: int = 256, idle_seconds: float = 0.2, lease_seconds: float = 30.0,
-                 publish_timeout: float = 10.0) -> None:
+                 publish_timeout: float = 10.0, depth: int = 4) -> None:
         self.service = service
         self.database = database
         self.bus = bus
         self.metrics = metrics
-        self.clock = clock
         self.batch_size = batch_size
         self.idle_seconds = idle_seconds
         self.lease = timedelta(seconds=lease_seconds)
         self.publish_timeout = publish_timeout
+        # Batches awaiting acks at once; sends stay in claim order (see run).
+        self.depth = depth
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
         self._wake.set()
 
     async def run(self) -> None:
+        """Claim, send in order, and let up to `depth` batches await their acks meanwhile."""
         next_gauge = 0.0
         loop = asyncio.get_running_loop()
+        in_flight: set[asyncio.Task] = set()
         while True:
             await self.bus.ready.wait()
+            claimed = 0
             try:
-                published = await self.relay_once()
+                rows = await self._claim()
+                claimed = len(rows)
+                if rows:
+                    acks, failed = await self._send(rows)
+                    task = asyncio.create_task(self._settle_batch(rows, acks, failed))
+                    in_flight.add(task)
+                    task.add_done_callback(in_flight.discard)
+                    if len(in_flight) >= self.depth:
+                        await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
             except asyncio.CancelledError:
+                for task in in_flight:
+                    task.cancel()
                 raise
             except Exception:
                 log.exception("outbox relay cycle failed")
-                published = 0
                 await asyncio.sleep(1.0)
             if loop.time() >= next_gauge:
                 await self._update_gauges()
                 next_gauge = loop.time() + 5.0
-            if published < self.batch_size:
+            if claimed < self.batch_size:
+                if in_flight:
+                    await asyncio.wait(in_flight)
                 self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
@@ -93,11 +113,15 @@ class Relay:
                     pass
 
     async def relay_once(self) -> int:
-        """Claim a batch, publish it, settle it. Returns how many were acknowledged."""
+        """One batch, start to end. Returns how many were acknowledged."""
         rows = await self._claim()
         if not rows:
             return 0
-        acked, failed = await self._publish(rows)
+        return await self._settle_batch(rows, *await self._send(rows))
+
+    async def _settle_batch(self, rows: list, acks: dict[asyncio.Future, str],
+                            failed: dict[str, str]) -> int:
+        acked = await self._await_acks(acks, failed)
         await self._settle(acked, failed, {row.id: row.attempts for row in rows})
         for row in rows:
             if row.id in acked:
@@ -107,8 +131,8 @@ class Relay:
         return len(acked)
 
     async def _claim(self) -> list:
-        now = self.clock.now()
-        async with self.database.session() as session:
+        now = _wall_clock()
+        async with self.database.unit_of_work() as session:
             claimable = (
                 select(OUTBOX.c.id)
                 .where(OUTBOX.c.available_at <= now)
@@ -125,11 +149,10 @@ class Relay:
                 .returning(OUTBOX.c.id, OUTBOX.c.event_type, OUTBOX.c.payload,
                            OUTBOX.c.created_at, OUTBOX.c.attempts)
             )
-            rows = sorted(result.all(), key=lambda r: r.created_at)
-            await session.commit()
-        return rows
+            return sorted(result.all(), key=lambda r: r.created_at)
 
-    async def _publish(self, rows: list) -> tuple[set[str], dict[str, str]]:
+    async def _send(self, rows: list) -> tuple[dict[asyncio.Future, str], dict[str, str]]:
+        """Send every row in order; returns the ack futures and the rows that could not go."""
         js = self.bus.js
         failed: dict[str, str] = {}
         futures: dict[asyncio.Future, str] = {}
@@ -138,12 +161,16 @@ class Relay:
                 raise ConnectionError("not connected to NATS")
             for row in rows:
                 future = await js.publish_async(
-                    row.event_type, row.payload, headers={"Nats-Msg-Id": row.id}, wait_stall=5
+                    row.event_type, row.payload, headers={"Nats-Msg-Id": row.id}
                 )
                 futures[future] = row.id
         except Exception as exc:
             sent = set(futures.values())
             failed.update({r.id: repr(exc) for r in rows if r.id not in sent})
+        return futures, failed
+
+    async def _await_acks(self, futures: dict[asyncio.Future, str],
+                          failed: dict[str, str]) -> set[str]:
         acked: set[str] = set()
         if futures:
             done, pending = await asyncio.wait(futures, timeout=self.publish_timeout)
@@ -155,12 +182,12 @@ class Relay:
                     failed[futures[future]] = repr(future.exception())
                 else:
                     acked.add(futures[future])
-        return acked, failed
+        return acked
 
     async def _settle(self, acked: set[str], failed: dict[str, str],
                       attempts: dict[str, int]) -> None:
-        now = self.clock.now()
-        async with self.database.session() as session:
+        now = _wall_clock()
+        async with self.database.unit_of_work() as session:
             if acked:
                 await session.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(acked)))
             for event_id, error in failed.items():
@@ -174,7 +201,6 @@ class Relay:
                         last_error=error[:2000],
                     )
                 )
-            await session.commit()
 
     async def _update_gauges(self) -> None:
         try:
@@ -185,5 +211,5 @@ class Relay:
         except Exception:
             return
         self.metrics.outbox_pending.labels(self.service).set(count)
-        age = 0.0 if oldest is None else (self.clock.now() - oldest).total_seconds()
+        age = 0.0 if oldest is None else (_wall_clock() - oldest).total_seconds()
         self.metrics.outbox_oldest_age.labels(self.service).set(max(0.0, age))

@@ -67,7 +67,7 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None 
     db = Database(settings)
     bus = Bus(settings, metrics)
     clock = clock or Clock(timedelta(days=settings.clock_offset_days))
-    relay = Relay(spec.name, db, bus, metrics, clock, batch_size=settings.relay_batch_size,
+    relay = Relay(spec.name, db, bus, metrics, batch_size=settings.relay_batch_size,
                   idle_seconds=settings.relay_idle_seconds,
                   lease_seconds=settings.relay_lease_seconds)
     db.on_outbox_commit.append(relay.wake)

@@ -50,7 +50,7 @@ class ServiceSettings(BaseSettings):
     run_relay: bool = True
     run_consumers: bool = True
     run_scanners: bool = True
-    relay_batch_size: int = 256
+    relay_batch_size: int = 500
     relay_idle_seconds: float = 0.2
     relay_lease_seconds: float = 30.0
     scanner_interval_seconds: float = 60.0

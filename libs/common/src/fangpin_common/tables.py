@@ -32,7 +32,7 @@ def install(metadata: MetaData) -> None:
         Column("claimed_until", UTCDateTime, nullable=True),
         Column("attempts", Integer, nullable=False, default=0),
         Column("last_error", Text, nullable=True),
-        Index("ix_outbox_available_at", "available_at"),
+        Index("ix_outbox_created_at", "created_at"),
     )
     # Event ids a consumer has applied, committed with the handler's own writes.
     Table(

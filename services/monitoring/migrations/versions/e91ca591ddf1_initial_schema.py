@@ -109,7 +109,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox'))
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.create_index('ix_outbox_available_at', ['available_at'], unique=False)
+        batch_op.create_index('ix_outbox_created_at', ['created_at'], unique=False)
 
     op.create_table('processed_events',
     sa.Column('consumer', sa.String(length=100), nullable=False),
@@ -190,7 +190,7 @@ def downgrade() -> None:
     op.drop_table('cases')
     op.drop_table('processed_events')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.drop_index('ix_outbox_available_at')
+        batch_op.drop_index('ix_outbox_created_at')
 
     op.drop_table('outbox')
     with op.batch_alter_table('households', schema=None) as batch_op:

@@ -13,7 +13,7 @@ from fangpin_notifications.routing.rules import load_rules, rules_by_event
 from fangpin_notifications.settings import NotificationsSettings
 
 # The publishing services' streams this service reads.
-SOURCES = {"monitoring": "FANGPIN_MONITORING"}
+SOURCES = {"monitoring": "FANGPIN_MONITORING", "industry": "FANGPIN_INDUSTRY"}
 
 
 def subscriptions(ctx: ServiceContext) -> list[Subscription]:
