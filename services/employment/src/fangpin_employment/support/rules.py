@@ -111,9 +111,8 @@ def eligibility(kind: str, f: Facts, *, stable_months: int = 6) -> list[str]:
                   "employment_service_subsidy"):
         if f.poverty_employees < 1:
             reasons.append("用人单位须吸纳脱贫劳动力就业")
-    elif kind == "workshop_construction_subsidy":
-        if not f.workshop_exists:
-            reasons.append("须为已认定的就业帮扶车间")
+    elif kind == "workshop_construction_subsidy" and not f.workshop_exists:
+        reasons.append("须为已认定的就业帮扶车间")
     return reasons
 
 
