@@ -5,6 +5,7 @@ Never commits: the consumer's (or the request's) unit of work does.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -280,9 +281,11 @@ async def rebuild(database, js, stream: str = MONITORING_STREAM, batch: int = 20
                     if messages[-1].metadata.num_pending == 0:
                         break
             finally:
-                try:
+                # Best effort: the ephemeral consumer also goes away by itself when idle
+                # (inactive_threshold), so a service user without CONSUMER.DELETE still works.
+                with contextlib.suppress(Exception):
                     await psub.unsubscribe()
-                finally:
+                with contextlib.suppress(Exception):
                     await js.delete_consumer(stream, psub._consumer)
         if sql.dialect(session) == "postgresql":
             # Fresh statistics, or the planner treats the rebuilt tables as empty.
