@@ -4,16 +4,18 @@ Revision ID: 2861a296afca
 Revises: 
 Create Date: 2026-11-29 03:11:17.814657
 """
-from collections.abc import Sequence
+from typing import Sequence, Union
 
-import fangpin_common.db
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
+import sqlmodel
+import fangpin_common.db
+
 
 revision: str = '2861a296afca'
-down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+down_revision: Union[str, None] = None
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
 
 
 def upgrade() -> None:
