@@ -69,11 +69,17 @@ class Consumer:
         delay = 0.5
         while True:
             await self.bus.ready.wait()
+            psub = None
             try:
                 psub = await self._subscribe()
                 delay = 0.5
                 await self._pull(psub)
             except asyncio.CancelledError:
+                # A fetch cut short leaves its reply pending on the subscription; unsubscribe
+                # so that the connection's drain at shutdown does not wait for it.
+                if psub is not None:
+                    with contextlib.suppress(Exception):
+                        await psub.unsubscribe()
                 raise
             except NotFoundError:
                 log.info("stream not there yet", extra={"fields": {"stream": self.sub.stream}})

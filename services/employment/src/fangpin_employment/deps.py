@@ -1,0 +1,33 @@
+"""Dependencies of the employment routers (besides fangpin_common.deps)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from fangpin_common.auth import Principal, current_principal, require_roles
+from fangpin_employment.policy import EmploymentPolicy
+
+HR_BUREAU = "county.hrss"
+
+
+def policy(request: Request) -> EmploymentPolicy:
+    return request.app.state.employment_policy
+
+
+PolicyDep = Annotated[EmploymentPolicy, Depends(policy)]
+# Who enters data: the county bureaus, township governments and villages (for their helpers).
+Editor = Annotated[Principal, Depends(require_roles("county", "township", "village"))]
+# Who manages county-wide things (targets, posts' quotas, jobs, supervision).
+CountyStaff = Annotated[Principal, Depends(require_roles("county"))]
+TownshipOrCounty = Annotated[Principal, Depends(require_roles("county", "township"))]
+
+
+async def no_other_department(principal: Annotated[Principal, Depends(current_principal)]) -> None:
+    """Department tokens reach employment data only for the HR bureau (its data sharing)."""
+    if principal.role == "department" and HR_BUREAU not in (principal.department, principal.unit):
+        raise HTTPException(403, detail="本部门无权访问就业帮扶数据")
+
+
+SCOPED = [Depends(no_other_department)]
