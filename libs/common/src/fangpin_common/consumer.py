@@ -75,7 +75,13 @@ class Consumer:
             try:
                 psub = await self._subscribe()
                 delay = 0.5
-                await self._pull(psub)
+                try:
+                    await self._pull(psub)
+                finally:
+                    # A stopped consumer drops its subscription: a fetch reply arriving after
+                    # the stop would otherwise hold the connection's drain for its full timeout.
+                    with contextlib.suppress(Exception):
+                        await psub.unsubscribe()
             except asyncio.CancelledError:
                 raise
             except NotFoundError:

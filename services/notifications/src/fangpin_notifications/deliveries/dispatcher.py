@@ -33,8 +33,9 @@ class Dispatcher:
                  for c in PUSH_CHANNELS if self.n.usable(c)]
         loops.append(asyncio.create_task(self.gauges(), name="dispatch-gauges"))
         try:
-            await asyncio.gather(*loops)
+            await asyncio.wait(loops, return_when=asyncio.FIRST_EXCEPTION)
         finally:
+            # Cancelled once each: a loop then lets its sends in flight finish (dispatch_once).
             for task in loops:
                 task.cancel()
             await asyncio.gather(*loops, return_exceptions=True)
@@ -73,9 +74,9 @@ class Dispatcher:
         try:
             await asyncio.shield(work)
         except asyncio.CancelledError:
-            # Shutting down: let the attempts in flight finish and be recorded.
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(work, policy.timeout_seconds + 5)
+            # Shutting down: let the attempts in flight finish and be recorded (asyncio.wait
+            # neither cancels them on timeout nor when this task is cancelled again).
+            await asyncio.wait({work}, timeout=policy.timeout_seconds + 5)
             raise
         return len(rows), 0.0
 

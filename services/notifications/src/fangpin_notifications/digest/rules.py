@@ -32,9 +32,10 @@ def compose(unit_name: str, day: date, items: Sequence, max_items: int) -> tuple
              f"其中已逾期 {len(overdue)} 条。"]
     for i, r in enumerate(ordered[:max_items], 1):
         mark = "【已逾期】" if r.overdue else "【待处理】"
-        text = r.title or r.body
+        text = r.body if len(r.body) <= 90 else r.body[:89] + "…"
         received = r.created_at.astimezone(BUSINESS_TZ).date().isoformat()
-        lines.append(f"{i}. {mark}{text.removeprefix(mark)}（{received}）")
+        shown = text if text.startswith("【") else mark + text
+        lines.append(f"{i}. {shown}（{received}）")
     if len(ordered) > max_items:
         lines.append(f"另有 {len(ordered) - max_items} 条未列出，请登录系统查看。")
     lines.append("请登录系统逐条确认处理。")

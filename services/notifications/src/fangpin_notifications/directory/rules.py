@@ -102,7 +102,11 @@ class Directory:
 
     def name_of(self, code: str) -> str:
         entry = self.entries.get(code)
-        return entry.name if entry else code
+        if entry:
+            return entry.name
+        if code.startswith("village."):  # villages may arrive with households, unlisted
+            return f"{code.removeprefix('village.')}村民委员会"
+        return code
 
     def addresses(self, code: str, channel: str) -> tuple[str, ...]:
         entry = self.entries.get(code)
