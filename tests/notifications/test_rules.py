@@ -23,7 +23,6 @@ from fangpin_notifications.directory.rules import check_seed, parent_problem
 from fangpin_notifications.routing.rules import (
     data_model,
     load_rules,
-    matches,
     render,
     resolve_recipients,
 )
@@ -131,7 +130,7 @@ def test_bad_directory_seed_is_refused_naming_the_line(tmp_path):
 
 
 def test_an_unreachable_responsible_unit_is_refused(tmp_path):
-    county, text = county_with_routing(tmp_path, "routing: []\n")
+    _, text = county_with_routing(tmp_path, "routing: []\n")
     text = text.replace("responsible: township}", "responsible: county.ghost}", 1)
     path = tmp_path / "county2.yaml"
     path.write_text(text, encoding="utf-8")

@@ -110,16 +110,17 @@ def upgrade() -> None:
     with op.batch_alter_table('reminders', schema=None) as batch_op:
         batch_op.add_column(sa.Column('rule', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True))
         batch_op.add_column(sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True))
-        batch_op.add_column(sa.Column('data', sa.JSON(), nullable=False))
+        # Defaults for the reminders stored before these columns existed.
+        batch_op.add_column(sa.Column('data', sa.JSON(), nullable=False, server_default=sa.text("'{}'")))
         batch_op.add_column(sa.Column('origin_event_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True))
         batch_op.add_column(sa.Column('origin_event_type', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True))
-        batch_op.add_column(sa.Column('overdue', sa.Boolean(), nullable=False))
-        batch_op.add_column(sa.Column('level', sa.Integer(), nullable=False))
+        batch_op.add_column(sa.Column('overdue', sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.add_column(sa.Column('level', sa.Integer(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('escalate_at', fangpin_common.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('escalated_at', fangpin_common.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('escalated_to', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True))
         batch_op.add_column(sa.Column('escalated_from', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True))
-        batch_op.add_column(sa.Column('digest', sa.Boolean(), nullable=False))
+        batch_op.add_column(sa.Column('digest', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.add_column(sa.Column('digest_channels', sa.JSON(), nullable=True))
         batch_op.create_index('ix_reminders_escalate_at', ['escalate_at'], unique=False)
 

@@ -65,7 +65,7 @@ def check_seed(county: County, source_text: str | None = None) -> None:
     problems: list[str] = []
     parents = {u.code: u.parent for u in county.all_units()}
     for i, unit in enumerate(county.units):
-        def where(*loc: Any) -> str:
+        def where(*loc: Any, i: int = i) -> str:
             return f"line {line_of(node, ('units', i, *loc))}: " if node is not None else ""
 
         for name, problem in contact_problems(unit.model_dump()):
@@ -128,7 +128,8 @@ class Directory:
         return None if code == self.lead_unit else self.lead_unit
 
 
-def addresses_of(unit: Mapping[str, Any], people: Iterable[Mapping[str, Any]]) -> dict[str, tuple[str, ...]]:
+def addresses_of(unit: Mapping[str, Any], people: Iterable[Mapping[str, Any]]
+                 ) -> dict[str, tuple[str, ...]]:
     active = [p for p in people if p.get("active", True)]
 
     def collect(*values: Any) -> tuple[str, ...]:
