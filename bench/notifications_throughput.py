@@ -109,7 +109,7 @@ def stored(app) -> float:
                for rule in app.state.notifier.rules.rules)
 
 
-async def wait_for(app, target: float, timeout: float = 600) -> None:
+async def wait_for(app, target: float, timeout: float = 120) -> None:
     end = time.perf_counter() + timeout
     while stored(app) < target:
         if time.perf_counter() > end:
@@ -123,7 +123,7 @@ async def service_run(js, nats_url: str, database: dict, folder: Path, n_rules: 
         await js.delete_consumer(STREAM, "notifications-monitoring")
     settings = settings_for(NotificationsSettings, database, nats_url,
                             county_config=county_file(folder, RULES[n_rules]),
-                            log_level="WARNING", escalation_interval_seconds=3600,
+                            log_level="ERROR", escalation_interval_seconds=3600,
                             digest_interval_seconds=3600)
     app = create_app(settings)
     async with running(app):

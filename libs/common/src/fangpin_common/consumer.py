@@ -208,20 +208,23 @@ class Consumer:
 
     async def _apply_batch(self, events: list[CloudEvent]) -> list[str]:
         assert self.sub.batch_handler is not None
-        ids = [event.id for event in events]
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        from fangpin_common.db import is_postgres
+
+        dialect = postgresql if is_postgres(self.database.engine) else sqlite
+        now = self.clock.now()
         async with self.database.unit_of_work() as session:
-            done = {row[0] for row in await session.execute(
-                select(PROCESSED_EVENTS.c.event_id).where(
-                    PROCESSED_EVENTS.c.consumer == self.sub.durable,
-                    PROCESSED_EVENTS.c.event_id.in_(ids)))}
-            fresh = [event for event in events if event.id not in done]
+            # One statement claims the batch: the ids it returns are the ones not seen before.
+            claimed = dialect.insert(PROCESSED_EVENTS).on_conflict_do_nothing().returning(
+                PROCESSED_EVENTS.c.event_id)
+            fresh_ids = {row[0] for row in await session.execute(claimed, [
+                {"consumer": self.sub.durable, "event_id": event.id, "event_type": event.type,
+                 "processed_at": now} for event in events])}
+            fresh = [event for event in events if event.id in fresh_ids]
             if fresh:
-                now = self.clock.now()
-                await session.execute(PROCESSED_EVENTS.insert(), [
-                    {"consumer": self.sub.durable, "event_id": event.id,
-                     "event_type": event.type, "processed_at": now} for event in fresh])
                 await self.sub.batch_handler(session, fresh)
-        return ["duplicate" if event.id in done else "handled" for event in events]
+        return ["handled" if event.id in fresh_ids else "duplicate" for event in events]
 
     async def _apply_with_heartbeat(self, event: CloudEvent, msg) -> str:
         async def heartbeat() -> None:

@@ -104,11 +104,11 @@ async def route(session: AsyncSession, events: Sequence[CloudEvent], notifier) -
                         "township": data.get("township"), "village": data.get("village"),
                         "household_id": data.get("household_id"), "subject": event.subject,
                         "body": body, "state": "unread", "event_time": event.time,
-                        "created_at": now, "read_at": None, "acknowledged_at": None,
-                        "rule": rule.name, "title": title, "data": data,
+                        "created_at": now, "rule": rule.name, "title": title,
+                        # The data is kept for the escalation's text; others need none.
+                        "data": data if rule.escalate else {},
                         "origin_event_id": event.id, "origin_event_type": event.type,
                         "overdue": overdue, "level": 0, "escalate_at": escalate_at,
-                        "escalated_at": None, "escalated_to": None, "escalated_from": None,
                         "digest": rule.digest,
                         "digest_channels": list(rule.push_channels) if rule.digest else [],
                     })
