@@ -46,9 +46,28 @@ def test_every_due_soon_and_overdue_event_has_a_rule_out_of_the_box():
     for event_type in ("fangpin.monitoring.case.helper_due_soon",
                        "fangpin.monitoring.case.plan_overdue"):
         assert [r.name for r in rules.for_type(event_type)] == [event_type]
-    # A deadline event added tomorrow is covered by the fallback until it gets its own rule.
-    assert [r.name for r in rules.for_type("fangpin.industry.project.flag_overdue")] == [
-        "deadline-overdue"]
+    # A deadline event added to the catalogue is covered by the fallback until it gets its own
+    # rule: the fallback applies to every matching type whose data has the rule's fields.
+    assert "fangpin.monitoring.case.helper_overdue" in rules.pattern_types["deadline-overdue"]
+
+
+def test_a_pattern_applies_to_the_types_its_fields_fit(tmp_path):
+    county, text = county_with_routing(tmp_path, """routing:
+  - id: any-case
+    event: "fangpin.monitoring.case.*"
+    recipients: [township]
+    template: "{household_id} 于 {inclusion_date}"
+""")
+    rules = load_rules(county, text)
+    assert [r.name for r in rules.for_type("fangpin.monitoring.case.opened")] == ["any-case"]
+    assert rules.for_type("fangpin.monitoring.case.helper_assigned") == []
+    county, text = county_with_routing(tmp_path, """routing:
+  - event: "fangpin.monitoring.case.*"
+    recipients: [township]
+    template: "{no_such_field}"
+""")
+    with pytest.raises(ConfigError, match="matches no event type whose data has"):
+        load_rules(county, text)
 
 
 def county_with_routing(tmp_path: Path, routing_yaml: str, units_yaml: str = "") -> tuple:

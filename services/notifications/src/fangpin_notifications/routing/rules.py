@@ -92,12 +92,16 @@ class RuleSet:
 
     rules: list[Rule]
     county: County
+    # A pattern rule applies to the catalogue's matching types whose data has its fields.
+    pattern_types: dict[str, frozenset[str]] = field(default_factory=dict)
     _by_type: dict[str, list[Rule]] = field(default_factory=dict)
 
     def for_type(self, event_type: str) -> list[Rule]:
         found = self._by_type.get(event_type)
         if found is None:
-            found = rules_for_type(self.rules, event_type)
+            found = [r for r in rules_for_type(self.rules, event_type)
+                     if r.name not in self.pattern_types
+                     or event_type in self.pattern_types[r.name]]
             self._by_type[event_type] = found
         return found
 
@@ -184,6 +188,7 @@ def load_rules(county: County, source_text: str | None = None) -> RuleSet:
                     f"nor a unit of the directory")
 
     names: dict[str, int] = {}
+    pattern_types: dict[str, frozenset[str]] = {}
     for i, raw in enumerate(county.routing):
         loc = ("routing", i)
         try:
@@ -197,18 +202,27 @@ def load_rules(county: County, source_text: str | None = None) -> RuleSet:
             problem((*loc, "event"), f"{rule.event!r} is this service's own event: not routed")
             continue
         if is_pattern(rule.event):
+            # A pattern covers the matching types its fields fit; a type that lacks one is
+            # left to a rule of its own (the catalogue test lists any left without).
             types = [t for t in catalogue if fnmatch.fnmatchcase(t, rule.event)
                      and not t.startswith(OWN_PREFIX)]
-            if not types:
-                problem((*loc, "event"), f"pattern {rule.event!r} matches no event type")
+            fitting = []
+            for event_type in types:
+                found: list[str] = []
+                _check_against(rule, catalogue[event_type], county, loc,
+                               lambda _loc, text, found=found: found.append(text))
+                if not found:
+                    fitting.append(event_type)
+            if not fitting:
+                problem((*loc, "event"), f"pattern {rule.event!r} matches no event type whose "
+                                         f"data has the rule's fields")
                 continue
+            pattern_types[rule.name] = frozenset(fitting)
         elif rule.event not in catalogue:
             problem((*loc, "event"), f"unknown event type {rule.event!r}")
             continue
         else:
-            types = [rule.event]
-        for event_type in types:
-            _check_against(rule, catalogue[event_type], county, loc, problem)
+            _check_against(rule, catalogue[rule.event], county, loc, problem)
         for j, recipient in enumerate(rule.recipients):
             if recipient in PLACE_ROLES or recipient in FIELD_ROLES:
                 continue
@@ -236,7 +250,7 @@ def load_rules(county: County, source_text: str | None = None) -> RuleSet:
             rules.append(_normalised(rule, county))
     if problems:
         raise ConfigError("\n".join(problems))
-    return RuleSet(rules, county)
+    return RuleSet(rules, county, pattern_types)
 
 
 def _check_against(rule: Rule, cls: type[CloudEvent], county: County, loc: tuple[Any, ...],
