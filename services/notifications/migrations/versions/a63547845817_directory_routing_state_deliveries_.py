@@ -122,7 +122,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('escalated_from', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True))
         batch_op.add_column(sa.Column('digest', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.add_column(sa.Column('digest_channels', sa.JSON(), nullable=True))
-        batch_op.create_index('ix_reminders_escalate_at', ['escalate_at'], unique=False)
+        batch_op.create_index('ix_reminders_escalate_at', ['escalate_at'], unique=False,
+                              sqlite_where=sa.text('escalate_at IS NOT NULL'),
+                              postgresql_where=sa.text('escalate_at IS NOT NULL'))
 
     # ### end Alembic commands ###
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from fangpin_common.db import UTCDateTime
@@ -18,8 +18,11 @@ class Reminder(Base, table=True):
         # Exactly one reminder per (event, recipient, channel), however often it is delivered.
         UniqueConstraint("event_id", "recipient_unit", "channel"),
         Index("ix_reminders_recipient_state", "recipient_unit", "state"),
-        # The escalation scan reads only reminders still waiting to climb.
-        Index("ix_reminders_escalate_at", "escalate_at"),
+        # The escalation scan reads only reminders still waiting to climb (a partial index:
+        # most reminders never escalate and cost it nothing).
+        Index("ix_reminders_escalate_at", "escalate_at",
+              sqlite_where=text("escalate_at IS NOT NULL"),
+              postgresql_where=text("escalate_at IS NOT NULL")),
     )
 
     id: str = Field(primary_key=True, max_length=36)

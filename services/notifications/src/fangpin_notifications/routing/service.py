@@ -11,7 +11,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 import random
-from uuid import UUID
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -34,7 +33,12 @@ DELIVERIES = Delivery.__table__
 
 def new_id() -> str:
     """A random (version 4) UUID without a system call per row: ids are not secrets."""
-    return str(UUID(int=random.getrandbits(128), version=4))
+    h = f"{random.getrandbits(128) & _V4_MASK | _V4_BITS:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_V4_MASK = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_V4_BITS = (0x4000 << 64) | (0x8000 << 48)
 
 
 def is_overdue(event_type: str, data: Mapping[str, Any]) -> bool:
