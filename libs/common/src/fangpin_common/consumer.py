@@ -19,11 +19,13 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fangpin_common.bus import Bus
 from fangpin_common.clock import Clock
+from fangpin_common.db import is_postgres
 from fangpin_common.events import CloudEvent, parse_event
 from fangpin_common.logging import event_id_var
 from fangpin_common.metrics import Metrics
@@ -208,10 +210,6 @@ class Consumer:
 
     async def _apply_batch(self, events: list[CloudEvent]) -> list[str]:
         assert self.sub.batch_handler is not None
-        from sqlalchemy.dialects import postgresql, sqlite
-
-        from fangpin_common.db import is_postgres
-
         dialect = postgresql if is_postgres(self.database.engine) else sqlite
         now = self.clock.now()
         async with self.database.unit_of_work() as session:
