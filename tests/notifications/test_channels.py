@@ -4,12 +4,16 @@ The peers fail the first attempts to prove retries; a refused address fails only
 import base64
 import hashlib
 import hmac
+from datetime import date
 from urllib.parse import parse_qs
 
-from fangpin_common.clock import SettableClock
+from sqlmodel import select
+
+from fangpin_common.clock import BUSINESS_TZ, SettableClock
 from fangpin_common.events.monitoring import CaseHelperOverdue, CasePlanDueSoon
 from fangpin_common.testing import auth, eventually, running, settings_for, token_for
 from fangpin_notifications.channels.webhook import verify
+from fangpin_notifications.deliveries.dispatcher import Dispatcher
 from fangpin_notifications.deliveries.models import Delivery
 from fangpin_notifications.main import create_app
 from fangpin_notifications.settings import NotificationsSettings
@@ -174,8 +178,6 @@ async def test_every_channel_with_retries_and_a_dead_letter(database, own_nats, 
 
 
 async def test_sms_waits_for_the_morning(database, own_nats, tmp_path, smtp, receiver):
-    from datetime import date
-
     clock = SettableClock()
     clock.set_today(date(2024, 4, 10), hour=23)
     routing = [{"event": "fangpin.monitoring.case.plan_due_soon", "recipients": ["township"],
@@ -189,15 +191,12 @@ async def test_sms_waits_for_the_morning(database, own_nats, tmp_path, smtp, rec
     async with running(app):
         await publish(own_nats.url, CasePlanDueSoon(subject="case-2", data=deadline("case.plan", 2)))
         await eventually(lambda: len(receiver.to("/hook")) == 1)  # no quiet hours for webhooks
-        dispatcher = __import__("fangpin_notifications.deliveries.dispatcher",
-                                fromlist=["Dispatcher"]).Dispatcher(app.state.notifier)
+        dispatcher = Dispatcher(app.state.notifier)
         assert (await dispatcher.dispatch_once("sms"))[0] == 0
         async with app.state.db.session() as session:
-            held = (await session.exec(__import__("sqlmodel").select(Delivery)
-                                       .where(Delivery.channel == "sms"))).one()
+            held = (await session.exec(select(Delivery).where(Delivery.channel == "sms"))).one()
         assert held.state == "pending"
-        assert held.available_at.astimezone(__import__("fangpin_common.clock", fromlist=["x"])
-                                            .BUSINESS_TZ).strftime("%d %H:%M") == "11 08:00"
+        assert held.available_at.astimezone(BUSINESS_TZ).strftime("%d %H:%M") == "11 08:00"
         clock.set_today(date(2024, 4, 11), hour=7)
         assert (await dispatcher.dispatch_once("sms"))[0] == 0 and receiver.to("/sms") == []
         clock.set_today(date(2024, 4, 11), hour=8)
