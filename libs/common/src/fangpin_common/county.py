@@ -38,6 +38,15 @@ class Village(_Model):
     township: str
 
 
+class Person(_Model):
+    """Someone in a unit who receives its reminders (the directory's seed)."""
+
+    name: str
+    title: str | None = None
+    email: str | None = None
+    mobile: str | None = None
+
+
 class Unit(_Model):
     code: str
     name: str
@@ -52,6 +61,7 @@ class Unit(_Model):
     dingtalk_secret: str | None = None
     webhook_url: str | None = None
     webhook_secret: str | None = None
+    people: list[Person] = Field(default_factory=list)
 
 
 class DeadlineConfig(_Model):

@@ -1,10 +1,11 @@
-"""Reminders in a unit's in-app inbox."""
+"""Reminders in a unit's in-app inbox: read, acknowledged, escalated when left unanswered."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from fangpin_common.db import UTCDateTime
@@ -17,6 +18,11 @@ class Reminder(Base, table=True):
         # Exactly one reminder per (event, recipient, channel), however often it is delivered.
         UniqueConstraint("event_id", "recipient_unit", "channel"),
         Index("ix_reminders_recipient_state", "recipient_unit", "state"),
+        # The escalation scan reads only reminders still waiting to climb (a partial index:
+        # most reminders never escalate and cost it nothing).
+        Index("ix_reminders_escalate_at", "escalate_at",
+              sqlite_where=text("escalate_at IS NOT NULL"),
+              postgresql_where=text("escalate_at IS NOT NULL")),
     )
 
     id: str = Field(primary_key=True, max_length=36)
@@ -34,6 +40,24 @@ class Reminder(Base, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     read_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     acknowledged_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    # The routing rule that made it, its title and the event's data (for digests, escalation).
+    rule: str | None = Field(default=None, max_length=200)
+    title: str | None = Field(default=None, max_length=200)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # The domain event it is about (for an escalated reminder: the event that started it all).
+    origin_event_id: str | None = Field(default=None, max_length=36)
+    origin_event_type: str | None = Field(default=None, max_length=200)
+    overdue: bool = False
+    # Escalation (N2): 0 for the first reminder, 1 one level up, …; escalate_at is cleared
+    # when the scan climbs or when the reminder is acknowledged.
+    level: int = 0
+    escalate_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    escalated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    escalated_to: str | None = Field(default=None, max_length=36)
+    escalated_from: str | None = Field(default=None, max_length=36)
+    # The rule wants its push channels summed up daily: these channels, in the digest.
+    digest: bool = False
+    digest_channels: list[str] | None = Field(default=None, sa_column=Column(JSON))
 
 
 class ReminderRead(SQLModel):
@@ -45,8 +69,16 @@ class ReminderRead(SQLModel):
     village: str | None
     household_id: str | None
     subject: str | None
+    title: str | None
     body: str
     state: str
+    rule: str | None
+    level: int
+    overdue: bool
+    origin_event_id: str | None
+    escalated_from: str | None
+    escalated_to: str | None
+    escalate_at: datetime | None
     event_time: datetime
     created_at: datetime
     read_at: datetime | None

@@ -14,10 +14,17 @@ router = APIRouter(prefix="/api/v1/inbox", tags=["inbox"])
 @router.get("", response_model=list[ReminderRead])
 async def list_inbox(session: SessionDep, principal: PrincipalDep,
                      state: Literal["unread", "read", "acknowledged"] | None = None,
+                     unit: Annotated[str | None,
+                                     Query(description="县级令牌可查看其他单位")] = None,
                      limit: Annotated[int, Query(ge=1, le=500)] = 100,
                      offset: Annotated[int, Query(ge=0)] = 0) -> list[ReminderRead]:
     return [ReminderRead(**r.model_dump())
-            for r in await service.inbox(session, principal, state, limit, offset)]
+            for r in await service.inbox(session, principal, state, limit, offset, unit)]
+
+
+@router.get("/{reminder_id}", response_model=ReminderRead)
+async def get_one(reminder_id: str, session: SessionDep, principal: PrincipalDep) -> ReminderRead:
+    return ReminderRead(**(await service.get(session, principal, reminder_id)).model_dump())
 
 
 @router.post("/{reminder_id}/read", response_model=ReminderRead)

@@ -1,0 +1,128 @@
+"""Deliveries in the database: claimed atomically, settled after every attempt, resent."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlmodel import col
+from sqlmodel import select as sm_select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from fangpin_common import audit
+from fangpin_common.auth import Principal
+from fangpin_common.errors import Conflict, NotFound
+from fangpin_notifications.deliveries.models import (
+    AttemptRead,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryRead,
+)
+from fangpin_notifications.inbox.models import Reminder
+
+DELIVERIES = Delivery.__table__
+ATTEMPTS = DeliveryAttempt.__table__
+D = DELIVERIES.c
+
+
+async def claim(db, channel: str, limit: int, now: datetime, lease_seconds: float,
+                postgres: bool) -> list:
+    """Take up to `limit` due deliveries of a channel for this dispatcher, atomically: a row
+    another dispatcher holds (lease not expired) or has locked is skipped."""
+    due = and_(D.state == "pending", D.channel == channel, D.available_at <= now,
+               or_(D.claimed_until.is_(None), D.claimed_until < now))
+    claimable = select(D.id).where(due).order_by(D.available_at).limit(limit)
+    if postgres:
+        claimable = claimable.with_for_update(skip_locked=True)
+    async with db.session() as session:
+        rows = (await session.execute(
+            update(DELIVERIES).where(D.id.in_(claimable.scalar_subquery()), due)
+            .values(claimed_until=now + timedelta(seconds=lease_seconds))
+            .returning(*DELIVERIES.c))).all()
+        await session.commit()
+    return sorted(rows, key=lambda r: r.available_at)
+
+
+async def acknowledged(db, reminder_ids: list[str]) -> set[str]:
+    if not reminder_ids:
+        return set()
+    async with db.session() as session:
+        rows = await session.execute(select(Reminder.__table__.c.id).where(
+            Reminder.__table__.c.id.in_(reminder_ids),
+            Reminder.__table__.c.state == "acknowledged"))
+        return {r[0] for r in rows}
+
+
+async def settle(db, row, *, outcome: str, now: datetime, started: datetime, duration_ms: int,
+                 addresses: list[str], status: str | None, error: str | None,
+                 retry_at: datetime | None = None) -> None:
+    """Record the attempt and move the delivery on: sent, retry later, dead or cancelled."""
+    attempt = row.attempts + (0 if outcome == "cancelled" else 1)
+    values: dict = {"claimed_until": None, "attempts": attempt}
+    if outcome == "sent":
+        values |= {"state": "sent", "sent_at": now, "last_error": None}
+    elif outcome == "retry":
+        values |= {"available_at": retry_at or now, "last_error": error}
+    elif outcome == "dead":
+        values |= {"state": "dead", "last_error": error}
+    elif outcome == "cancelled":
+        values |= {"state": "cancelled", "last_error": error}
+    async with db.unit_of_work() as session:
+        await session.execute(update(DELIVERIES).where(D.id == row.id, D.state == "pending")
+                              .values(**values))
+        await session.execute(ATTEMPTS.insert().values(
+            delivery_id=row.id, attempt=attempt, started_at=started, duration_ms=duration_ms,
+            outcome=outcome, addresses=addresses, status=(status or "")[:50] or None,
+            error=(error or "")[:4000] or None))
+
+
+async def counts(db) -> dict[tuple[str, str], int]:
+    async with db.session() as session:
+        rows = await session.execute(select(D.channel, D.state, func.count())
+                                     .where(D.state.in_(("pending", "dead")))
+                                     .group_by(D.channel, D.state))
+        return {(c, s): n for c, s, n in rows}
+
+
+# -- admin ------------------------------------------------------------------------------------
+async def list_deliveries(session: AsyncSession, state: str | None, channel: str | None,
+                          limit: int, offset: int) -> list[DeliveryRead]:
+    query = sm_select(Delivery)
+    if state:
+        query = query.where(Delivery.state == state)
+    if channel:
+        query = query.where(Delivery.channel == channel)
+    query = query.order_by(col(Delivery.created_at).desc(), Delivery.id).limit(limit).offset(offset)
+    return [DeliveryRead(**d.model_dump()) for d in (await session.exec(query)).all()]
+
+
+async def get_delivery(session: AsyncSession, delivery_id: str) -> DeliveryRead:
+    delivery = await session.get(Delivery, delivery_id)
+    if delivery is None:
+        raise NotFound(f"投递 {delivery_id} 不存在")
+    log = (await session.exec(sm_select(DeliveryAttempt)
+                              .where(DeliveryAttempt.delivery_id == delivery_id)
+                              .order_by(DeliveryAttempt.id))).all()
+    return DeliveryRead(**delivery.model_dump(),
+                        log=[AttemptRead(**a.model_dump()) for a in log])
+
+
+async def resend(session: AsyncSession, delivery_id: str, principal: Principal,
+                 now: datetime) -> DeliveryRead:
+    """A dead letter (or a cancelled delivery) goes back to the dispatcher, attempts reset;
+    its attempt log is kept."""
+    delivery = await session.get(Delivery, delivery_id)
+    if delivery is None:
+        raise NotFound(f"投递 {delivery_id} 不存在")
+    if delivery.state not in ("dead", "cancelled"):
+        raise Conflict(f"投递 {delivery_id} 的状态是 {delivery.state}，只有失败（dead）或已取消的"
+                       f"投递可以重新发送")
+    before = {"state": delivery.state, "attempts": delivery.attempts}
+    delivery.state, delivery.attempts = "pending", 0
+    delivery.available_at, delivery.claimed_until = now, None
+    session.add(delivery)
+    await session.flush()
+    await audit.record(session, principal, entity_type="delivery", entity_id=delivery_id,
+                       action="resend", before=before,
+                       after={"state": "pending", "attempts": 0}, now=now)
+    return await get_delivery(session, delivery_id)

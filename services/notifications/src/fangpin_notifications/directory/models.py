@@ -1,0 +1,144 @@
+"""The directory: units, the people in them and how to reach them.
+
+The county file's `units:` (and the township and village governments derived from it) seed it;
+edits through the API persist and win over the seed from then on.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import Column, Index
+from sqlmodel import Field, SQLModel
+
+from fangpin_common.db import UTCDateTime
+from fangpin_notifications.base import Base
+
+Level = Literal["county", "department", "township", "village", "paired"]
+
+
+class DirectoryUnit(Base, table=True):
+    __tablename__ = "directory_units"
+    __table_args__ = (Index("ix_directory_units_parent", "parent"),)
+
+    code: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=100)
+    # county bureau, department, township government, village committee, paired assistance unit
+    level: str = Field(max_length=16)
+    parent: str | None = Field(default=None, max_length=64)
+    township: str | None = Field(default=None, max_length=32)
+    village: str | None = Field(default=None, max_length=64)
+    email: str | None = Field(default=None, max_length=200)
+    mobile: str | None = Field(default=None, max_length=20)
+    wecom_webhook: str | None = Field(default=None, max_length=500)
+    dingtalk_webhook: str | None = Field(default=None, max_length=500)
+    dingtalk_secret: str | None = Field(default=None, max_length=200)
+    webhook_url: str | None = Field(default=None, max_length=500)
+    webhook_secret: str | None = Field(default=None, max_length=200)
+    active: bool = True
+    # "config" rows follow the county file until someone edits them ("api" rows never do).
+    source: str = Field(default="config", max_length=8)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    edited_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
+class DirectoryPerson(Base, table=True):
+    __tablename__ = "directory_people"
+    __table_args__ = (Index("ix_directory_people_unit", "unit_code"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    unit_code: str = Field(max_length=64)
+    name: str = Field(max_length=50)
+    title: str | None = Field(default=None, max_length=50)
+    email: str | None = Field(default=None, max_length=200)
+    mobile: str | None = Field(default=None, max_length=20)
+    active: bool = True
+    source: str = Field(default="config", max_length=8)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    edited_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
+CONTACT_FIELDS = ("email", "mobile", "wecom_webhook", "dingtalk_webhook", "dingtalk_secret",
+                  "webhook_url", "webhook_secret")
+
+
+class UnitCreate(SQLModel):
+    code: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=100)
+    level: Level
+    parent: str | None = None
+    township: str | None = None
+    village: str | None = None
+    email: str | None = None
+    mobile: str | None = None
+    wecom_webhook: str | None = None
+    dingtalk_webhook: str | None = None
+    dingtalk_secret: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+
+
+class UnitUpdate(SQLModel):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    level: Level | None = None
+    parent: str | None = None
+    township: str | None = None
+    village: str | None = None
+    email: str | None = None
+    mobile: str | None = None
+    wecom_webhook: str | None = None
+    dingtalk_webhook: str | None = None
+    dingtalk_secret: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    active: bool | None = None
+
+
+class PersonCreate(SQLModel):
+    name: str = Field(min_length=1, max_length=50)
+    title: str | None = None
+    email: str | None = None
+    mobile: str | None = None
+
+
+class PersonUpdate(SQLModel):
+    name: str | None = Field(default=None, min_length=1, max_length=50)
+    title: str | None = None
+    email: str | None = None
+    mobile: str | None = None
+    active: bool | None = None
+
+
+class PersonRead(SQLModel):
+    id: str
+    unit_code: str
+    name: str
+    title: str | None
+    email: str | None
+    mobile: str | None
+    active: bool
+    source: str
+
+
+class UnitRead(SQLModel):
+    code: str
+    name: str
+    level: str
+    parent: str | None
+    township: str | None
+    village: str | None
+    email: str | None
+    mobile: str | None
+    wecom_webhook: str | None
+    dingtalk_webhook: str | None
+    webhook_url: str | None
+    # Secrets are never shown, only whether one is set.
+    has_dingtalk_secret: bool
+    has_webhook_secret: bool
+    active: bool
+    source: str
+    edited_at: datetime | None
+    people: list[PersonRead] = []

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from fangpin_common.auth import mask_phone
+from fangpin_common.deps import ClockDep, PrincipalDep, SessionDep
+from fangpin_notifications.deps import County, NotifierDep
+from fangpin_notifications.directory import service
+from fangpin_notifications.directory.models import (
+    PersonCreate,
+    PersonRead,
+    PersonUpdate,
+    UnitCreate,
+    UnitRead,
+    UnitUpdate,
+)
+
+router = APIRouter(prefix="/api/v1/directory", tags=["directory"])
+
+
+def shown(unit: UnitRead, county_role: bool) -> UnitRead:
+    """Mobile numbers are masked for everyone but the county."""
+    if county_role:
+        return unit
+    return unit.model_copy(update={
+        "mobile": mask_phone(unit.mobile),
+        "people": [p.model_copy(update={"mobile": mask_phone(p.mobile)}) for p in unit.people]})
+
+
+@router.get("/units", response_model=list[UnitRead])
+async def list_units(session: SessionDep, principal: PrincipalDep, level: str | None = None,
+                     township: str | None = None) -> list[UnitRead]:
+    return [shown(u, principal.role == "county")
+            for u in await service.list_units(session, level, township)]
+
+
+@router.get("/units/{code}", response_model=UnitRead)
+async def get_unit(code: str, session: SessionDep, principal: PrincipalDep) -> UnitRead:
+    return shown(await service.get_unit(session, code), principal.role == "county")
+
+
+@router.post("/units", status_code=201, response_model=UnitRead)
+async def create_unit(body: UnitCreate, session: SessionDep, principal: County,
+                      notifier: NotifierDep, clock: ClockDep) -> UnitRead:
+    unit = await service.create_unit(session, body, principal, clock.now())
+    notifier.after_commit(session, notifier.directory.invalidate)
+    return unit
+
+
+@router.patch("/units/{code}", response_model=UnitRead)
+async def update_unit(code: str, body: UnitUpdate, session: SessionDep, principal: County,
+                      notifier: NotifierDep, clock: ClockDep) -> UnitRead:
+    unit = await service.update_unit(session, code, body, principal, clock.now())
+    notifier.after_commit(session, notifier.directory.invalidate)
+    return unit
+
+
+@router.post("/units/{code}/people", status_code=201, response_model=PersonRead)
+async def add_person(code: str, body: PersonCreate, session: SessionDep, principal: County,
+                     notifier: NotifierDep, clock: ClockDep) -> PersonRead:
+    person = await service.add_person(session, code, body, principal, clock.now())
+    notifier.after_commit(session, notifier.directory.invalidate)
+    return person
+
+
+@router.patch("/people/{person_id}", response_model=PersonRead)
+async def update_person(person_id: str, body: PersonUpdate, session: SessionDep,
+                        principal: County, notifier: NotifierDep, clock: ClockDep) -> PersonRead:
+    person = await service.update_person(session, person_id, body, principal, clock.now())
+    notifier.after_commit(session, notifier.directory.invalidate)
+    return person

@@ -1,0 +1,149 @@
+"""Turning consumed events into inbox reminders and deliveries. Never commits.
+
+One fetched batch of events is routed in one transaction (the consumer's): reminders and
+delivery rows are inserted with ON CONFLICT DO NOTHING on (event, recipient, channel), so a
+redelivered or replayed event can never make a second one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+import random
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from fangpin_common.events import CloudEvent
+from fangpin_notifications.deliveries import rules as delivery_rules
+from fangpin_notifications.deliveries.models import Delivery
+from fangpin_notifications.directory.rules import Directory
+from fangpin_notifications.inbox.models import Reminder
+from fangpin_notifications.routing.rules import (
+    Rule,
+    render_text,
+    resolve_recipients,
+    template_values,
+    used_fields,
+)
+
+REMINDERS = Reminder.__table__
+DELIVERIES = Delivery.__table__
+
+
+def new_id() -> str:
+    """A random (version 4) UUID without a system call per row: ids are not secrets."""
+    h = f"{random.getrandbits(128) & _V4_MASK | _V4_BITS:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_V4_MASK = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_V4_BITS = (0x4000 << 64) | (0x8000 << 48)
+
+
+def is_overdue(event_type: str, data: Mapping[str, Any]) -> bool:
+    return event_type.endswith("overdue") or bool(data.get("days_overdue"))
+
+
+def title_of(rule: Rule, values: Mapping[str, Any], body: str) -> str:
+    if rule.title:
+        return render_text(rule.title, values)[:200]
+    first = body.split("，")[0].split("。")[0]
+    return first if len(first) <= 60 else first[:59] + "…"
+
+
+def delivery_row(notifier, *, event_id: str, event_type: str, unit: str, channel: str,
+                 rule: str | None, reminder_id: str | None, title: str, body: str,
+                 payload: dict, event_time: datetime, now: datetime) -> dict:
+    policy = notifier.settings.policy(channel)
+    # Quiet hours: the message waits until they end (no SMS at night).
+    available = delivery_rules.quiet_until(now, policy.quiet_hours) or now
+    return {"id": new_id(), "event_id": event_id, "event_type": event_type,
+            "recipient_unit": unit, "channel": channel, "rule": rule,
+            "reminder_id": reminder_id, "title": title, "body": body, "payload": payload,
+            "state": "pending", "attempts": 0, "event_time": event_time, "created_at": now,
+            "available_at": available, "claimed_until": None, "sent_at": None,
+            "last_error": None}
+
+
+def push_deliveries(notifier, directory: Directory, channels: Sequence[str], **row) -> list[dict]:
+    """Rows for the channels this unit can be reached on and this deployment can send on."""
+    return [delivery_row(notifier, channel=c, **row) for c in channels
+            if notifier.usable(c) and directory.reachable(row["unit"], c)]
+
+
+async def route(session: AsyncSession, events: Sequence[CloudEvent], notifier) -> int:
+    """Reminders and deliveries for a batch of events; returns how many reminders."""
+    now = notifier.clock.now()
+    county = notifier.county
+    directory = await notifier.directory.get(session)
+    reminders: list[dict] = []
+    deliveries: list[dict] = []
+    seen: set[tuple[str, str, str]] = set()
+    stored: list[tuple[str, float]] = []
+    for event in events:
+        data = event.data.model_dump(mode="json")
+        matched = notifier.rules.matching(event.type, data)
+        if not matched:
+            continue
+        overdue = is_overdue(event.type, data)
+        for rule in matched:
+            fields = used_fields(rule.template, rule.title)
+            push = rule.push_channels if not rule.digest else []
+            for unit in resolve_recipients(rule, data, county):
+                values = template_values(event.type, event.time, data, county, unit=unit,
+                                         unit_name=directory.name_of(unit), rule=rule.name,
+                                         fields=fields)
+                body = render_text(rule.template, values)
+                title = title_of(rule, values, body)
+                reminder_id = None
+                if "inbox" in rule.channels and (event.id, unit, "inbox") not in seen:
+                    seen.add((event.id, unit, "inbox"))
+                    reminder_id = new_id()
+                    escalate_at = (now + timedelta(hours=rule.escalate.after_hours)
+                                   if rule.escalate else None)
+                    reminders.append({
+                        "id": reminder_id, "event_id": event.id, "event_type": event.type,
+                        "recipient_unit": unit, "channel": "inbox",
+                        "township": data.get("township"), "village": data.get("village"),
+                        "household_id": data.get("household_id"), "subject": event.subject,
+                        "body": body, "state": "unread", "event_time": event.time,
+                        "created_at": now, "rule": rule.name, "title": title,
+                        # The data is kept for the escalation's text; others need none.
+                        "data": data if rule.escalate else {},
+                        "origin_event_id": event.id, "origin_event_type": event.type,
+                        "overdue": overdue, "level": 0, "escalate_at": escalate_at,
+                        "digest": rule.digest,
+                        "digest_channels": list(rule.push_channels) if rule.digest else [],
+                    })
+                    stored.append((rule.name, (now - event.time).total_seconds()))
+                if not push:
+                    continue  # inbox only, or its push channels go out in the daily digest
+                fresh = [c for c in push if (event.id, unit, c) not in seen]
+                seen.update((event.id, unit, c) for c in fresh)
+                deliveries.extend(push_deliveries(
+                    notifier, directory, fresh, event_id=event.id, event_type=event.type,
+                    unit=unit, rule=rule.name, reminder_id=reminder_id, title=title, body=body,
+                    payload=delivery_payload(data, unit, directory), event_time=event.time,
+                    now=now))
+    if reminders:
+        await session.execute(notifier.insert(REMINDERS), reminders)
+    if deliveries:
+        await session.execute(notifier.insert(DELIVERIES), deliveries)
+
+    def count() -> None:
+        m = notifier.metrics
+        for rule_name, latency in stored:
+            m.sent.labels("inbox", rule_name).inc()
+            m.latency.labels("inbox").observe(max(latency, 0.0))
+        if deliveries:
+            notifier.wake.set()
+
+    if stored or deliveries:
+        notifier.after_commit(session, count)
+    return len(reminders)
+
+
+def delivery_payload(data: Mapping[str, Any], unit: str, directory: Directory) -> dict:
+    return {"event": dict(data), "recipient_unit": unit,
+            "recipient_name": directory.name_of(unit)}

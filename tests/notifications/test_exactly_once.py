@@ -1,0 +1,92 @@
+"""Exactly one reminder per (event, recipient, channel): redeliveries, a restart with the whole
+stream delivered again, and a restart while a delivery is in flight."""
+
+import asyncio
+
+import nats
+
+from fangpin_common.events.monitoring import CaseHelperOverdue
+from fangpin_common.testing import eventually, running, settings_for
+from fangpin_notifications.deliveries.models import Delivery
+from fangpin_notifications.inbox.models import Reminder
+from fangpin_notifications.main import create_app
+from fangpin_notifications.settings import NotificationsSettings
+
+from .conftest import TOWNSHIP_UNIT, count, county_file, deadline, fast_channels, metric, publish
+
+ROUTING = [{"event": "fangpin.monitoring.case.helper_overdue", "recipients": ["township"],
+            "channels": ["inbox", "email", "webhook"], "title": "【已逾期】未安排帮扶责任人",
+            "template": "监测户（户编号 {household_id}）已逾期 {days_overdue} 天。"}]
+
+
+def app_for(database, nats_url, tmp_path, smtp, receiver, settings=None):
+    units = [{"code": TOWNSHIP_UNIT, "name": "板榄镇人民政府", "level": "township",
+              "parent": "county.rural_revitalisation", "township": "450224103",
+              "email": "banlan@gov.example", "webhook_url": receiver.url("/hook")}]
+    settings = settings or settings_for(
+        NotificationsSettings, database, nats_url,
+        county_config=county_file(tmp_path, ROUTING, units), smtp_host="127.0.0.1",
+        smtp_port=smtp.port, channels=fast_channels(), dispatcher_idle_seconds=0.05)
+    return create_app(settings), settings
+
+
+async def forget_progress(url: str) -> None:
+    """Delete the durable consumers: the next start reads every stream from the beginning."""
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        for name in ("monitoring", "employment", "industry"):
+            try:
+                await js.delete_consumer(f"FANGPIN_{name.upper()}", f"notifications-{name}")
+            except Exception:  # noqa: BLE001 (a stream that never existed)
+                pass
+    finally:
+        await nc.close()
+
+
+async def test_redelivery_and_restart_send_nothing_twice(database, own_nats, tmp_path, smtp,
+                                                         receiver):
+    event = CaseHelperOverdue(subject="case-7", data=deadline(n=7))
+    app, settings = app_for(database, own_nats.url, tmp_path, smtp, receiver)
+    async with running(app):
+        await publish(own_nats.url, event)
+        await eventually(lambda: len(smtp.messages) == 1 and len(receiver.to("/hook")) == 1)
+        # The same event delivered again (a new message id: past JetStream's duplicate window).
+        await publish(own_nats.url, event, msg_id="again-1")
+        await publish(own_nats.url, event, msg_id="again-2")
+        await eventually(lambda: metric(app, "fangpin_events_consumed_total",
+                                        outcome="duplicate") >= 2)
+        await asyncio.sleep(0.3)  # give a wrong second delivery the chance to show up
+    assert len(smtp.messages) == 1 and len(receiver.to("/hook")) == 1
+
+    # Restarted, with the stream read again from its first message.
+    await forget_progress(own_nats.url)
+    app, _ = app_for(database, own_nats.url, tmp_path, smtp, receiver, settings)
+    async with running(app):
+        await eventually(lambda: metric(app, "fangpin_events_consumed_total",
+                                        outcome="duplicate") >= 3)
+        await asyncio.sleep(0.3)
+        assert await count(app, Reminder) == 1
+        assert await count(app, Delivery) == 2
+        assert await count(app, Delivery, Delivery.state == "sent") == 2
+    assert len(smtp.messages) == 1 and len(receiver.to("/hook")) == 1
+
+
+async def test_a_send_in_flight_at_shutdown_is_settled_not_repeated(database, own_nats, tmp_path,
+                                                                    smtp, receiver):
+    receiver.delays["/hook"] = 1.0  # the department's server is slow
+    app, settings = app_for(database, own_nats.url, tmp_path, smtp, receiver)
+    async with running(app):
+        await publish(own_nats.url, CaseHelperOverdue(subject="case-8", data=deadline(n=8)))
+        await eventually(lambda: len(receiver.to("/hook")) == 1)
+        # Stop now, while the webhook is waiting for its answer.
+    async with app.state.db.session() as session:
+        from sqlmodel import select
+
+        hook = (await session.exec(select(Delivery).where(Delivery.channel == "webhook"))).one()
+    assert hook.state == "sent" and hook.attempts == 1
+    receiver.delays.clear()
+    app, _ = app_for(database, own_nats.url, tmp_path, smtp, receiver, settings)
+    async with running(app):
+        await asyncio.sleep(0.5)
+    assert len(receiver.to("/hook")) == 1
