@@ -180,7 +180,8 @@ def test_reminder_templates_render_for_every_employment_event():
     from fangpin_notifications.routing.rules import load_rules, render, resolve_recipients
 
     county = load_county(COUNTY_CONFIG)
-    rules = {r.event: r for r in load_rules(county, COUNTY_CONFIG.read_text(encoding="utf-8"))}
+    rule_set = load_rules(county, COUNTY_CONFIG.read_text(encoding="utf-8"))
+    rules = {r.event: r for r in rule_set.rules if not r.event.startswith("fangpin.*")}
     deadline = dict(deadline_id="d", subject_type="labourer", subject_id="m:2024Q2",
                     township="450224100", village="长安村", started_on=date(2024, 4, 1),
                     due_on=date(2024, 6, 30), days_overdue=2)

@@ -16,7 +16,7 @@ from .conftest import AGRICULTURE, BANLAN, COUNTY, industry_settings, project
 def test_routing_rules_of_the_industry_events_load():
     county = load_county(COUNTY_CONFIG)
     rules = load_rules(county, COUNTY_CONFIG.read_text(encoding="utf-8"))
-    by_event = {r.event: r for r in rules}
+    by_event = {r.event: r for r in rules.rules}
     flagged = by_event[ProjectFlagged.event_type()]
     assert resolve_recipients(flagged, {"township": BANLAN}, county) == [
         f"township.{BANLAN}", "county.agriculture"]

@@ -96,7 +96,7 @@ async def _escalate_batch(notifier, batch_size: int) -> tuple[int, int]:
                 event_time=row.event_time, now=now))
             await session.execute(update(REMINDERS).where(R.id == row.id)
                                   .values(escalated_to=new_id))
-            await outbox.emit(session, event, now)
+            await outbox.emit(session, event)
             escalated.append(rule.name)
             climbed += 1
         if reminders:
