@@ -23,6 +23,17 @@ async def record(session: AsyncSession, principal: Principal, *, entity_type: st
     ))
 
 
+async def record_many(session: AsyncSession, principal: Principal, entries: list[dict[str, Any]],
+                      now: datetime) -> None:
+    """Many `record` calls in one round trip; each entry has entity_type, entity_id, action,
+    before and after."""
+    if not entries:
+        return
+    common = {"at": now, "actor": principal.sub, "role": principal.role,
+              "request_id": request_id_var.get()}
+    await session.execute(AUDIT_LOG.insert(), [common | e for e in entries])
+
+
 async def history(session: AsyncSession, entity_type: str, entity_id: str) -> list[dict]:
     rows = await session.execute(
         select(AUDIT_LOG).where(AUDIT_LOG.c.entity_type == entity_type,

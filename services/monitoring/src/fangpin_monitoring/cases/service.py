@@ -27,7 +27,6 @@ from fangpin_monitoring.cases.models import (
     HelperRead,
 )
 from fangpin_monitoring.households import service as households
-from fangpin_monitoring.households.events import household_upserted
 from fangpin_monitoring.households.models import Household
 
 
@@ -68,7 +67,7 @@ async def open_case(session: AsyncSession, data: CaseCreate, principal: Principa
         household.revision += 1
         household.updated_at = now
         session.add(household)
-        await outbox.emit(session, household_upserted(household, members, now))
+        await households.announce(session, household, members, now)
     return case
 
 
