@@ -10,8 +10,12 @@ Our choice: every row also stores its writing transaction's id (`pg_current_xact
 the `xmin` of the reader's snapshot (`pg_snapshot_xmin(pg_current_snapshot())`): every
 transaction with a smaller id has finished, so no row can still appear below that line, and
 every transaction that starts later gets a larger id. Rows are read in (txid, seq) order and
-the cursor is the last (txid, seq) handed out. A long-running writer holds the feed back (its
-later neighbours wait until it ends) but never makes it skip. Rolled-back rows never exist.
+the cursor is the last (txid, seq) handed out. Rolled-back rows never exist.
+
+The price is latency, never loss: the horizon is the oldest write transaction in flight on the
+whole PostgreSQL cluster (read-only transactions take no id and do not count), so a long
+writer anywhere — a big import, another service's batch — holds newer changes back until it
+ends. A page can therefore be empty while changes exist; the platform simply asks again.
 
 On SQLite writers are serialised (`BEGIN IMMEDIATE` takes the write lock for the whole
 transaction), so `seq` is assigned in commit order and is a sufficient cursor on its own.
