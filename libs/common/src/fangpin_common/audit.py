@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fangpin_common.auth import Principal
+from fangpin_common.db import bulk_insert
 from fangpin_common.logging import request_id_var
 from fangpin_common.tables import AUDIT_LOG
 
@@ -31,7 +32,7 @@ async def record_many(session: AsyncSession, principal: Principal, entries: list
         return
     common = {"at": now, "actor": principal.sub, "role": principal.role,
               "request_id": request_id_var.get()}
-    await session.execute(AUDIT_LOG.insert(), [common | e for e in entries])
+    await bulk_insert(session, AUDIT_LOG, [common | e for e in entries])
 
 
 async def history(session: AsyncSession, entity_type: str, entity_id: str) -> list[dict]:

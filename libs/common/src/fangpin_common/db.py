@@ -162,3 +162,28 @@ class Database:
         await self.engine.dispose()
         if self._read_engine is not None:
             await self._read_engine.dispose()
+
+
+async def bulk_insert(session: AsyncSession, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows (all with the same keys) in the caller's transaction.
+
+    PostgreSQL gets them through COPY on the session's own connection (an order of magnitude
+    faster than executemany for bulk imports); SQLite through executemany. Values pass the
+    columns' bind processing first (UTC datetimes, JSON), so both receive what an INSERT would.
+    """
+    if not rows:
+        return
+    connection = await session.connection()
+    if connection.dialect.name != "postgresql":
+        await session.execute(table.insert(), rows)
+        return
+    columns = list(rows[0])
+    processors = [table.c[name].type._cached_bind_processor(connection.dialect)
+                  for name in columns]
+    records = [tuple(value if process is None or value is None else process(value)
+                     for value, process in zip((row[name] for name in columns), processors,
+                                               strict=True))
+               for row in rows]
+    raw = await connection.get_raw_connection()
+    await raw.driver_connection.copy_records_to_table(table.name, columns=columns,
+                                                      records=records)

@@ -25,8 +25,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, func, insert, literal_column, or_, select
+from sqlalchemy import and_, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from fangpin_common.db import bulk_insert
 
 from fangpin_monitoring.changes.models import HouseholdChange
 from fangpin_monitoring.changes.rules import Position
@@ -49,7 +51,7 @@ async def record(session: AsyncSession, changes: list[tuple[str, int]], origin: 
     txid = None
     if _is_postgres(session):
         txid = (await session.execute(select(literal_column(_TXID)))).scalar_one()
-    await session.execute(insert(TABLE), [
+    await bulk_insert(session, TABLE, [
         {"txid": txid, "household_id": household_id, "revision": revision, "origin": origin,
          "changed_at": now} for household_id, revision in changes])
 
