@@ -256,3 +256,22 @@ async def test_bad_files_are_refused_with_a_clear_reason(app):
     assert r.status_code == 422
     assert await state(app) == before
     assert TODAY  # the clock of these tests
+
+
+async def test_bulk_rows_roll_back_with_their_transaction(app):
+    """The import's bulk path (COPY on PostgreSQL) stays inside the request's transaction,
+    even when it is the transaction's first statement."""
+    from fangpin_common.db import bulk_insert
+    from fangpin_common.tables import OUTBOX
+
+    now = app.app.state.clock.now()
+    row_ = {"id": "e1", "event_type": "t", "payload": b"{}", "created_at": now,
+            "available_at": now, "attempts": 0}
+    with pytest.raises(RuntimeError):
+        async with app.app.state.db.unit_of_work() as session:
+            await bulk_insert(session, OUTBOX, [row_])
+            raise RuntimeError("fails after the rows were written")
+    assert await count(app, OUTBOX) == 0
+    async with app.app.state.db.unit_of_work() as session:
+        await bulk_insert(session, OUTBOX, [row_])
+    assert await count(app, OUTBOX) == 1

@@ -178,12 +178,15 @@ async def bulk_insert(session: AsyncSession, table: Any, rows: list[dict[str, An
         await session.execute(table.insert(), rows)
         return
     columns = list(rows[0])
-    processors = [table.c[name].type._cached_bind_processor(connection.dialect)
-                  for name in columns]
+    processors = [table.c[name].type.bind_processor(connection.dialect) for name in columns]
     records = [tuple(value if process is None or value is None else process(value)
                      for value, process in zip((row[name] for name in columns), processors,
                                                strict=True))
                for row in rows]
     raw = await connection.get_raw_connection()
+    if not raw.driver_connection.is_in_transaction():
+        # The driver opens the transaction at the first statement: COPY must not run before it
+        # (it would commit on its own).
+        await connection.exec_driver_sql("SELECT 1")
     await raw.driver_connection.copy_records_to_table(table.name, columns=columns,
                                                       records=records)
