@@ -183,6 +183,17 @@ async def test_grid_area_crud_and_scope(app):
     assert len((await app.get("/api/v1/grid-areas", headers=COUNTY)).json()) == 1
     r = await visit(app, elsewhere, date(2024, 4, 9), headers=VILLAGE)
     assert r.status_code == 403
+    seen = (await visit(app, b, date(2024, 4, 9), headers=TOWNSHIP)).json()
+    assert [v["id"] for v in (await app.get("/api/v1/visits", headers=VILLAGE,
+                                            params={"household_id": b})).json()] == [seen["id"]]
+    assert (await app.get("/api/v1/visits", headers=OTHER_TOWNSHIP)).json() == []
+    assert (await app.get("/api/v1/visits", headers=OTHER_VILLAGE)).json() == []
+    assert (await app.get(f"/api/v1/visits/{seen['id']}", headers=OTHER_VILLAGE)
+            ).status_code == 403
+    assert (await app.get(f"/api/v1/visits/{seen['id']}", headers=VILLAGE)).status_code == 200
+    r = await app.get("/api/v1/visits/coverage", headers=OTHER_TOWNSHIP,
+                      params={"period": "2024-04"})
+    assert r.json()["rows"] == [] and r.json()["total"]["due"] == 0
     r = await app.delete(f"/api/v1/grid-areas/{area}", headers=VILLAGE)
     assert r.status_code == 204
     assert sorted(await deadlines(app, "visit.monthly")) == sorted(
