@@ -252,7 +252,7 @@ async def test_bad_visit_and_area_input_changes_nothing(app):
                         ({"period": "2024Q2"}, ["query", "period"]),
                         ({}, ["query", "period"]),
                         ({"period": "2024-04", "level": "county"}, ["query", "level"]),
-                        ({"period": "2024-04", "township": "火星乡"}, ["body", "township"])]:
+                        ({"period": "2024-04", "township": "火星乡"}, ["query", "township"])]:
         r = await app.get("/api/v1/visits/coverage", headers=COUNTY, params=params)
         assert r.status_code == 422 and r.json()["detail"][0]["loc"] == loc, r.text
     for month in ["2024Q1", "May"]:

@@ -84,8 +84,7 @@ async def coverage(session: SessionDep, principal: Local, county: CountyDep,
         parsed = rules.parse_period(period)
     except ValueError as exc:
         raise DomainError("period", str(exc), "invalid_period", location="query") from exc
-    code = resolve_township(county, township, "township") if township else None
-    return await service.coverage(session, principal, parsed, level, code)
+    return await service.coverage(session, principal, parsed, level, _township(county, township))
 
 
 @router.get("/api/v1/visits/leaflet-coverage", response_model=LeafletReport)
@@ -93,8 +92,16 @@ async def leaflet_coverage(session: SessionDep, principal: Local, county: County
                            year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
                            township: str | None = None) -> LeafletReport:
     """Households told the policy 明白纸 at a visit, per village (M2)."""
-    code = resolve_township(county, township, "township") if township else None
-    return await service.leaflet_coverage(session, principal, year, code)
+    return await service.leaflet_coverage(session, principal, year, _township(county, township))
+
+
+def _township(county, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return resolve_township(county, value)
+    except DomainError as exc:
+        raise DomainError("township", exc.message, exc.code, location="query") from exc
 
 
 @router.get("/api/v1/visits/{visit_id}", response_model=VisitRead)
