@@ -1,10 +1,11 @@
 """Bulk import of households from CSV or XLSX (X1), with the single-household API's rules.
 
-Two passes over the uploaded file (spooled to disk by the upload): the first checks every row
-and keeps only what cross-row and database checks need (per household a few values and row
-numbers, per person the row and household key); the second, if the file is clean or only the
-valid households are wanted, reads the file again and writes household by household in
-batches. Memory grows with the number of people, not with the file's cells. Never commits.
+One pass over the uploaded file (spooled to disk by the upload, read as a stream) checks every
+row and keeps, per member, only a compact tuple of the checked values and, per household, the
+few values the cross-row and database checks need; the database checks follow in batches.
+If the file is clean (or only the valid households are wanted) the households are written in
+batches. Memory grows with the number of people (a few hundred bytes each), never with the
+file's cells: a 100,000-member file needs on the order of 100 MB, not gigabytes. Never commits.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ MAX_REPORTED = 1000
 CHUNK = 500  # keys / ID numbers per database look-up
 BATCH = 2000  # households per bulk insert
 COLUMN_ORDER = {c.header: i for i, c in enumerate(r.COLUMNS)}
+MEMBER_FIELDS = tuple(MemberCreate.model_fields)
 
 
 class FileRejected(DomainError):
@@ -76,6 +78,7 @@ class Group:
     bad: bool = False
     township: str | None = None
     target: str | None = None  # the registered household this group replaces
+    members: list[tuple] = field(default_factory=list)  # checked values, MEMBER_FIELDS order
 
 
 class Importer:
@@ -88,6 +91,7 @@ class Importer:
         self.people: dict[str, tuple[int, str]] = {}  # ID number → (row, household key)
         self.errors: list[tuple[int, int, str, str, str | None, str]] = []
         self.data_rows = 0
+        self._shared: dict[Any, Any] = {}
         self.header_row = 0
         self.layout: r.Layout | None = None
         self.fmt = ""
@@ -99,7 +103,8 @@ class Importer:
         self.errors.append((row, COLUMN_ORDER[column.header], letter, column.header, key,
                             f"{code}\x00第 {row} 行 {letter} 列（{column.header}）：{message}"))
         if key is not None and key in self.groups:
-            self.groups[key].bad = True
+            group = self.groups[key]
+            group.bad, group.members = True, []  # skipped whole: its members are not kept
 
     def scan(self) -> None:
         """Read and check every row (CPU only: runs in a worker thread)."""
@@ -159,6 +164,9 @@ class Importer:
             self.error(number, column, reason, key)
         if member is None or problems:
             return
+        if group is not None and not group.bad:
+            group.members.append(tuple(self.shared(getattr(member, name))
+                                       for name in MEMBER_FIELDS))
         seen = self.people.get(member.id_number)
         if seen is not None:
             first_row, first_key = seen
@@ -169,6 +177,13 @@ class Importer:
                           f"，不能同时登记在户编号 {first_key} 和户编号 {key}"), key, "duplicate")
         elif key is not None:
             self.people[member.id_number] = (number, key)
+
+    def shared(self, value: Any) -> Any:
+        """One object for each repeated short value (男, 户主, 健康, a date …): kept members
+        then cost little more than their names and ID numbers."""
+        if isinstance(value, (str, date)) and not (isinstance(value, str) and len(value) > 4):
+            return self._shared.setdefault(value, value)
+        return value
 
     def check_group(self, group: Group) -> None:
         values, key = group.values, group.key
@@ -251,22 +266,12 @@ class Importer:
     # -- pass 2: write ----------------------------------------------------------------------
     async def write(self) -> tuple[int, int, int]:
         created = updated = stored = 0
-        pending: dict[str, list[MemberCreate]] = {}
-        batch: list[tuple[Group, list[MemberCreate]]] = []
-        key_at = self.layout.positions[r.KEY.header]
-        self.file.seek(0)
-        for number, row in reader.rows(self.file, self.fmt):
-            if number <= self.header_row or _blank(row):
+        batch: list[tuple[Group, list[dict[str, Any]]]] = []
+        for group in self.groups.values():
+            if group.bad:
                 continue
-            group = self.groups.get(r.text_of(row[key_at] if key_at < len(row) else None))
-            if group is None or group.bad:
-                continue
-            values, _ = r.cells(self.layout, row, r.MEMBER_COLUMNS)
-            members = pending.setdefault(group.key, [])
-            members.append(MemberCreate.model_validate(values))
-            if len(members) < group.rows:
-                continue
-            del pending[group.key]
+            members = [dict(zip(MEMBER_FIELDS, values, strict=True)) for values in group.members]
+            group.members = []
             stored += len(members)
             if group.target is None:
                 batch.append((group, members))
@@ -275,7 +280,7 @@ class Importer:
                     await self.insert(batch)
                     batch = []
             else:
-                await self.replace(group, members)
+                await self.replace(group, [MemberCreate.model_validate(m) for m in members])
                 updated += 1
         await self.insert(batch)
         return created, updated, stored
@@ -287,7 +292,7 @@ class Importer:
         fields["township"] = group.township
         return fields
 
-    async def insert(self, batch: list[tuple[Group, list[MemberCreate]]]) -> None:
+    async def insert(self, batch: list[tuple[Group, list[dict[str, Any]]]]) -> None:
         # Plain rows, not ORM objects: building 100,000 instrumented instances costs more
         # than writing them. The event and the audit entry read the same rows.
         if not batch:
@@ -295,10 +300,10 @@ class Importer:
         household_rows, member_rows, events, entries = [], [], [], []
         for group, data in batch:
             household = NEW_HOUSEHOLD | self.household_fields(group) | {
-                "id": str(uuid4()), "head_name": next(m for m in data if m.relation == "户主").name,
+                "id": str(uuid4()), "head_name": next(m for m in data
+                                                      if m["relation"] == "户主")["name"],
                 "created_at": self.now, "updated_at": self.now}
-            members = [{"id": str(uuid4()), "household_id": household["id"], **m.model_dump()}
-                       for m in data]
+            members = [{"id": str(uuid4()), "household_id": household["id"], **m} for m in data]
             household_rows.append(household)
             member_rows.extend(members)
             events.append(household_upserted(SimpleNamespace(**household),
