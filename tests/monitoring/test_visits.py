@@ -248,6 +248,19 @@ async def test_bad_visit_and_area_input_changes_nothing(app):
         assert r.json()["detail"][0]["loc"] == loc, r.json()
         if fragment:
             assert fragment in r.json()["detail"][0]["msg"]
+    existing = (await app.get("/api/v1/grid-areas", headers=TOWNSHIP)).json()[0]["id"]
+    update = {"name": "一组", "worker_name": "甲"}
+    for body, loc in [(update | {"household_ids": [b, elsewhere]}, ["body", "household_ids", 1]),
+                      (update | {"household_ids": ["nope"]}, ["body", "household_ids", 0]),
+                      ({"name": "一组"}, ["body", "worker_name"])]:
+        r = await app.put(f"/api/v1/grid-areas/{existing}", headers=TOWNSHIP, json=body)
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == loc, r.text
+    assert (await app.put("/api/v1/grid-areas/nope", headers=TOWNSHIP, json=update)
+            ).status_code == 404
+    for params, loc in [({"year": 1800}, ["query", "year"]),
+                        ({"township": "火星乡"}, ["query", "township"])]:
+        r = await app.get("/api/v1/visits/leaflet-coverage", headers=COUNTY, params=params)
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == loc, r.text
     for params, loc in [({"period": "2024-13"}, ["query", "period"]),
                         ({"period": "2024Q2"}, ["query", "period"]),
                         ({}, ["query", "period"]),
