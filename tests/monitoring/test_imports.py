@@ -11,7 +11,7 @@ from fangpin_monitoring.changes.models import HouseholdChange
 from fangpin_monitoring.households.models import Household, Member
 
 from .conftest import TODAY
-from .helpers import (
+from .households_kit import (
     COUNTY,
     HEADERS,
     OTHER_TOWNSHIP,

@@ -12,7 +12,7 @@ from fangpin_common.tables import AUDIT_LOG
 from fangpin_common.testing import eventually
 from fangpin_monitoring.changes import service as changes
 
-from .helpers import (
+from .households_kit import (
     COUNTY,
     PLATFORM,
     TOWNSHIP,

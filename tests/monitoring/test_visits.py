@@ -10,7 +10,7 @@ from fangpin_common.testing import auth, eventually, settings_for, token_for
 from fangpin_monitoring.main import create_app
 from fangpin_monitoring.settings import MonitoringSettings
 
-from .helpers import (
+from .households_kit import (
     BANLAN,
     COUNTY,
     OTHER_TOWNSHIP,
