@@ -95,11 +95,14 @@ def csv_bytes(rows: list[dict], headers=HEADERS, encoding="utf-8-sig") -> bytes:
     return out.getvalue().encode(encoding)
 
 
-def xlsx_bytes(rows: list[dict], headers=HEADERS) -> bytes:
+def xlsx_bytes(rows: list[dict], headers=HEADERS, title: str | None = None) -> bytes:
     from openpyxl import Workbook
 
     workbook = Workbook()
     sheet = workbook.active
+    if title:  # a title row and a blank row above the header
+        sheet.append([title])
+        sheet.append([])
     sheet.append(headers)
     for r in rows:
         sheet.append([r.get(h) for h in headers])

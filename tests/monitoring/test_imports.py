@@ -98,9 +98,12 @@ async def test_gbk_csv_and_xlsx_cells_as_excel_types(app):
     assert r.status_code == 200 and r.json()["created"] == 1, r.text
     rows = [row("B", "韦二", 2) | {"出生日期": datetime(1980, 1, 1), "在校生": False,
                                   "户联系电话": 13800000002}]
-    r = await upload(app, xlsx_bytes(rows), "b.xlsx")
+    r = await upload(app, xlsx_bytes(rows, title="融安县农户信息导入表"), "b.xlsx")
     assert r.status_code == 200 and r.json()["created"] == 1, r.text
     assert (await stored(app))["韦二"]["household"].phone == "13800000002"
+    # Below a title, rows keep the numbers the spreadsheet shows (title 1, blank 2, header 3).
+    r = await upload(app, xlsx_bytes([row("C", "韦三", 3, 性别="女")], title="标题"), "c.xlsx")
+    assert [(d["row"], d["column"]) for d in r.json()["detail"]] == [(4, "N")]
 
 
 def bad_rows(existing_id_serial: int) -> list[dict]:

@@ -37,6 +37,7 @@ from fangpin_monitoring.imports import rules as r
 from fangpin_monitoring.imports.models import ImportReport, RowErrorRead
 
 MAX_REPORTED = 1000
+MAX_TITLE_ROWS = 10  # rows above the header that may hold a title
 CHUNK = 500  # keys / ID numbers per database look-up
 BATCH = 500  # households per bulk insert (COPY on PostgreSQL)
 COLUMN_ORDER = {c.header: i for i, c in enumerate(r.COLUMNS)}
@@ -112,7 +113,9 @@ class Importer:
             self.fmt = reader.detect_format(self.file, self.filename)
             for number, row in reader.rows(self.file, self.fmt):
                 if self.layout is None:
-                    if _blank(row):
+                    # Title rows above the header (a common habit) are passed over.
+                    if _blank(row) or (number < MAX_TITLE_ROWS and not any(
+                            r.normalise_header(v) in r.BY_HEADER for v in row)):
                         continue
                     self.layout = r.layout_of(row)
                     self.header_row = number
