@@ -133,6 +133,8 @@ def template_xlsx(county: County, max_rows: int = 20000) -> bytes:
         if choices:
             validation = DataValidation(type="list", formula1='"' + ",".join(choices) + '"',
                                         allow_blank=not column.required)
+            # Strict lists refuse other input in Excel; 与户主关系 only suggests.
+            validation.showErrorMessage = column.field != "relation"
             validation.error = "请从下拉列表中选择"
             validation.add(f"{letter}2:{letter}{max_rows + 1}")
             sheet.add_data_validation(validation)
