@@ -35,7 +35,7 @@ async def open_case(session: AsyncSession, data: CaseCreate, principal: Principa
     today = clock.today()
     if problem := rules.inclusion_date_problem(data.inclusion_date, today):
         raise DomainError("inclusion_date", problem, "future_date")
-    household = await session.get(Household, data.household_id)
+    household = await session.get(Household, data.household_id, with_for_update=True)
     if household is None:
         raise DomainError("household_id", f"农户 {data.household_id} 不存在", "unknown_household")
     ensure_reach(principal, household.township, household.village)

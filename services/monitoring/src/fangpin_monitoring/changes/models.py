@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Index, Integer
+from sqlalchemy import BigInteger, Column, Integer
 from sqlmodel import Field
 
 from fangpin_common.db import UTCDateTime
@@ -14,17 +14,14 @@ from fangpin_monitoring.base import Base
 class HouseholdChange(Base, table=True):
     """One row per local change of a household (created, updated, imported).
 
-    `seq` orders the rows of one transaction; `txid` is the writing transaction's id on
-    PostgreSQL (NULL on SQLite). See changes/service.py for why both exist.
+    `seq` is assigned in commit order (see changes/service.py), so it is the feed's cursor.
     """
 
     __tablename__ = "household_changes"
-    __table_args__ = (Index("ix_household_changes_txid_seq", "txid", "seq"),
-                      {"sqlite_autoincrement": True})
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     seq: int | None = Field(default=None, sa_column=Column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True))
-    txid: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     household_id: str = Field(max_length=64, index=True)
     revision: int
     origin: str = Field(max_length=16)

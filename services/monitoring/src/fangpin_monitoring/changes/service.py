@@ -1,46 +1,39 @@
 """Writing and reading the household change log. Never commits.
 
-Why a cursor cannot simply be "the last sequence number seen": on PostgreSQL a sequence value
-is taken when a row is inserted, not when its transaction commits. With two writers, T1 takes
-seq 10, T2 takes seq 11 and commits first; a reader then sees 11, hands out a cursor past 11,
-and T1's row 10 — committed a moment later — would be skipped for ever.
+Why a cursor cannot simply be "the last sequence number seen" when writers run concurrently:
+on PostgreSQL a sequence value is taken when a row is inserted, not when its transaction
+commits. T1 takes seq 10, T2 takes seq 11 and commits first; a reader sees 11, hands out a
+cursor past it, and T1's row 10 — committed a moment later — is skipped for ever.
 
-Our choice: every row also stores its writing transaction's id (`pg_current_xact_id()`, a
-64-bit id that never wraps), and the feed only hands out rows whose transaction id is below
-the `xmin` of the reader's snapshot (`pg_snapshot_xmin(pg_current_snapshot())`): every
-transaction with a smaller id has finished, so no row can still appear below that line, and
-every transaction that starts later gets a larger id. Rows are read in (txid, seq) order and
-the cursor is the last (txid, seq) handed out. Rolled-back rows never exist.
+Our choice: make the sequence commit-ordered. A writer takes a transaction-scoped advisory
+lock (per schema) before it inserts change rows and keeps it until it commits or rolls back,
+so a second writer can only draw its sequence numbers after the first has finished: a row
+can never become visible below a position already handed out, and `seq` is a safe cursor.
+Writers of household changes are serialised only from their change-log insert to their
+commit (the end of a request: `households.service.announce`; once per import, after all of its
+rows), while everything else runs concurrently. Unlike handing out only rows older than the
+oldest transaction in flight (`pg_snapshot_xmin`), this never stalls the feed behind a long or
+idle transaction elsewhere on the PostgreSQL cluster — a real risk with one database shared by
+the services (and seen in practice: one idle-in-transaction session froze such a feed).
 
-The price is latency, never loss: the horizon is the oldest write transaction in flight on the
-whole PostgreSQL cluster (read-only transactions take no id and do not count), so a long
-writer anywhere — a big import, another service's batch — holds newer changes back until it
-ends. A page can therefore be empty while changes exist; the platform simply asks again.
-
-On SQLite writers are serialised (`BEGIN IMMEDIATE` takes the write lock for the whole
-transaction), so `seq` is assigned in commit order and is a sufficient cursor on its own.
+On SQLite writers are serialised anyway (`BEGIN IMMEDIATE` takes the write lock for the
+whole transaction), so the same rule holds without a lock.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, func, literal_column, or_, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fangpin_common.db import bulk_insert
-
 from fangpin_monitoring.changes.models import HouseholdChange
-from fangpin_monitoring.changes.rules import Position
 
 TABLE = HouseholdChange.__table__
 ORIGINS = ("local", "import", "platform")
-_TXID = "pg_current_xact_id()::text::bigint"
-_HORIZON = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
-
-
-def _is_postgres(session: AsyncSession) -> bool:
-    return session.bind.dialect.name == "postgresql"
+# Keyed by schema: each service instance (and each test schema) has its own change log.
+_TAIL_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(current_schema()), 1302)")
 
 
 async def record(session: AsyncSession, changes: list[tuple[str, int]], origin: str,
@@ -48,30 +41,18 @@ async def record(session: AsyncSession, changes: list[tuple[str, int]], origin: 
     """Log (household_id, revision) changes in the caller's transaction."""
     if not changes:
         return
-    txid = None
-    if _is_postgres(session):
-        txid = (await session.execute(select(literal_column(_TXID)))).scalar_one()
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(_TAIL_LOCK)  # held until this transaction ends
     await bulk_insert(session, TABLE, [
-        {"txid": txid, "household_id": household_id, "revision": revision, "origin": origin,
+        {"household_id": household_id, "revision": revision, "origin": origin,
          "changed_at": now} for household_id, revision in changes])
 
 
-async def read_after(session: AsyncSession, after: Position, limit: int) -> list:
-    """Up to `limit` committed changes after `after`, none of which can be overtaken later."""
+async def read_after(session: AsyncSession, after: int, limit: int) -> list:
+    """Up to `limit` committed changes after position `after`, oldest first."""
     c = TABLE.c
-    query = select(TABLE)
-    if _is_postgres(session):
-        query = query.where(
-            c.txid < literal_column(_HORIZON),
-            or_(c.txid > after.txid, and_(c.txid == after.txid, c.seq > after.seq)),
-        ).order_by(c.txid, c.seq)
-    else:
-        query = query.where(c.seq > after.seq).order_by(c.seq)
-    return list((await session.execute(query.limit(limit))).all())
-
-
-def position_of(row) -> Position:
-    return Position(row.txid or 0, row.seq)
+    return list((await session.execute(
+        select(TABLE).where(c.seq > after).order_by(c.seq).limit(limit))).all())
 
 
 async def count(session: AsyncSession) -> int:

@@ -63,11 +63,15 @@ async def check_not_elsewhere(session: AsyncSession, members: list[MemberCreate]
 
 
 async def announce(session: AsyncSession, household: Household, members: list[Member], now,
-                   origin: str = "local") -> None:
+                   origin: str = "local", log_change: bool = True) -> None:
     """Every household write ends here: the upserted event, and the change log the provincial
-    platform pulls from (changes its own batches made are not echoed back to it)."""
+    platform pulls from (changes its own batches made are not echoed back to it).
+
+    Logging a change holds the change log's tail until the commit (changes/service.py), so it
+    comes last: pending writes are flushed first, and a caller must not write after it."""
     await outbox.emit(session, household_upserted(household, members, now))
-    if origin != "platform":
+    if origin != "platform" and log_change:
+        await session.flush()
         await changes.record(session, [(household.id, household.revision)], origin, now)
 
 
@@ -108,7 +112,7 @@ async def create_household(session: AsyncSession, data: HouseholdCreate, princip
 async def update_household(session: AsyncSession, household_id: str, data: HouseholdUpdate,
                            principal: Principal, clock: Clock,
                            origin: str = "local") -> tuple[Household, list[Member]]:
-    household, members = await get_household(session, household_id, principal)
+    household, members = await get_household(session, household_id, principal, lock=True)
     ensure_reach(principal, household.township, data.village)
     check_members(data.members, clock.today())
     await check_not_elsewhere(session, data.members, household.id)
@@ -119,7 +123,8 @@ async def update_household(session: AsyncSession, household_id: str, data: House
 
 async def replace_household(session: AsyncSession, household: Household, members: list[Member],
                             fields: dict, new_data: list[MemberCreate], principal: Principal,
-                            now, origin: str = "local") -> tuple[Household, list[Member]]:
+                            now, origin: str = "local",
+                            log_change: bool = True) -> tuple[Household, list[Member]]:
     """Replace a checked household's facts and members (member ids kept by ID number)."""
     before = snapshot(household, members)
     for field, value in fields.items():
@@ -138,13 +143,19 @@ async def replace_household(session: AsyncSession, household: Household, members
     await audit.record(session, principal, entity_type="household", entity_id=household.id,
                        action="update", before=before, after=snapshot(household, new_members),
                        now=now)
-    await announce(session, household, new_members, now, origin)
+    await announce(session, household, new_members, now, origin, log_change)
     return household, new_members
 
 
-async def get_household(session: AsyncSession, household_id: str,
-                        principal: Principal) -> tuple[Household, list[Member]]:
-    household = await session.get(Household, household_id)
+async def get_household(session: AsyncSession, household_id: str, principal: Principal,
+                        lock: bool = False) -> tuple[Household, list[Member]]:
+    """The household and its members; `lock` (to change it) reads it fresh and holds its row
+    until the commit, so that concurrent changes apply one after the other, none lost."""
+    if lock:
+        household = await session.get(Household, household_id, with_for_update=True,
+                                      populate_existing=True)
+    else:
+        household = await session.get(Household, household_id)
     if household is None:
         raise NotFound(f"农户 {household_id} 不存在")
     ensure_reach(principal, household.township, household.village)

@@ -93,6 +93,7 @@ class Importer:
         self.errors: list[tuple[int, int, str, str, str | None, str]] = []
         self.data_rows = 0
         self._shared: dict[Any, Any] = {}
+        self.created_ids: list[str] = []
         self.header_row = 0
         self.layout: r.Layout | None = None
         self.fmt = ""
@@ -268,25 +269,34 @@ class Importer:
 
     # -- pass 2: write ----------------------------------------------------------------------
     async def write(self) -> tuple[int, int, int]:
-        created = updated = stored = 0
+        created = stored = 0
         batch: list[tuple[Group, list[dict[str, Any]]]] = []
+        replaced: list[Group] = []
         for group in self.groups.values():
             if group.bad:
                 continue
-            members = [dict(zip(MEMBER_FIELDS, values, strict=True)) for values in group.members]
+            stored += len(group.members)
+            if group.target is not None:
+                replaced.append(group)
+                continue
+            batch.append((group, [dict(zip(MEMBER_FIELDS, values, strict=True))
+                                  for values in group.members]))
             group.members = []
-            stored += len(members)
-            if group.target is None:
-                batch.append((group, members))
-                created += 1
-                if len(batch) >= BATCH:
-                    await self.insert(batch)
-                    batch = []
-            else:
-                await self.replace(group, [MemberCreate.model_validate(m) for m in members])
-                updated += 1
+            created += 1
+            if len(batch) >= BATCH:
+                await self.insert(batch)
+                batch = []
         await self.insert(batch)
-        return created, updated, stored
+        logged = [(h, 1) for h in self.created_ids]
+        for group in replaced:
+            household = await self.replace(group, [MemberCreate.model_validate(
+                dict(zip(MEMBER_FIELDS, values, strict=True))) for values in group.members])
+            logged.append((household.id, household.revision))
+        # Logging holds the change log's tail until the commit (changes/service.py): once,
+        # after every other write of the import.
+        await self.session.flush()
+        await changes.record(self.session, logged, "import", self.now)
+        return created, len(replaced), stored
 
     def household_fields(self, group: Group) -> dict[str, Any]:
         present = {c.field for c in r.HOUSEHOLD_COLUMNS if c.header in self.layout.positions}
@@ -323,16 +333,17 @@ class Importer:
         await bulk_insert(self.session, Member.__table__, member_rows)
         await audit.record_many(self.session, self.principal, entries, self.now)
         await outbox.emit_many(self.session, events)
-        await changes.record(self.session, [(row["id"], 1) for row in household_rows], "import",
-                             self.now)
+        self.created_ids.extend(row["id"] for row in household_rows)
 
-    async def replace(self, group: Group, data: list[MemberCreate]) -> None:
+    async def replace(self, group: Group, data: list[MemberCreate]) -> Household:
         household, members = await households.get_household(self.session, group.target,
-                                                            self.principal)
+                                                            self.principal, lock=True)
         fields = self.household_fields(group)
         fields.pop("township")
-        await households.replace_household(self.session, household, members, fields, data,
-                                           self.principal, self.now, origin="import")
+        household, _ = await households.replace_household(
+            self.session, household, members, fields, data, self.principal, self.now,
+            origin="import", log_change=False)
+        return household
 
     # -- the whole import -------------------------------------------------------------------
     async def run(self, valid_only: bool) -> ImportReport:

@@ -18,7 +18,7 @@ from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.errors import DomainError
 from fangpin_monitoring.changes import service as changes
-from fangpin_monitoring.changes.rules import Position, encode_cursor
+from fangpin_monitoring.changes.rules import encode_cursor
 from fangpin_monitoring.households import service as households
 from fangpin_monitoring.households.models import Household, HouseholdCreate, Member
 from fangpin_monitoring.platform import rules
@@ -95,7 +95,8 @@ async def _apply(session: AsyncSession, index: int, item: PlatformItem, principa
             origin="platform")
         result.status = "created"
     else:
-        household, members = await households.get_household(session, target, principal)
+        household, members = await households.get_household(session, target, principal,
+                                                            lock=True)
         await households.check_not_elsewhere(session, data.members, household.id)
         await households.replace_household(session, household, members, fields, data.members,
                                            principal, now, origin="platform")
@@ -135,7 +136,7 @@ async def _local_household_of(session: AsyncSession, data) -> str | None:
     return owner
 
 
-async def changes_page(session: AsyncSession, after: Position, limit: int,
+async def changes_page(session: AsyncSession, after: int, limit: int,
                        principal: Principal) -> ChangesPage:
     rows = await changes.read_after(session, after, limit + 1)
     has_more = len(rows) > limit
@@ -152,6 +153,6 @@ async def changes_page(session: AsyncSession, after: Position, limit: int,
             household=households.to_read(found[r.household_id], members[r.household_id],
                                          principal) if r.household_id in found else None,
         ) for r in rows],
-        next_cursor=encode_cursor(changes.position_of(rows[-1]) if rows else after),
+        next_cursor=encode_cursor(rows[-1].seq if rows else after),
         has_more=has_more,
     )

@@ -1,8 +1,8 @@
 """imports, platform exchange, change feed, grid areas and visits
 
-Revision ID: 46819141a42f
+Revision ID: 2f8fcc45d03c
 Revises: e91ca591ddf1
-Create Date: 2026-11-29 03:21:42.901039
+Create Date: 2026-11-29 04:14:00.135535
 """
 from typing import Sequence, Union
 
@@ -12,7 +12,7 @@ import sqlmodel
 import fangpin_common.db
 
 
-revision: str = '46819141a42f'
+revision: str = '2f8fcc45d03c'
 down_revision: Union[str, None] = 'e91ca591ddf1'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -37,7 +37,6 @@ def upgrade() -> None:
 
     op.create_table('household_changes',
     sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('txid', sa.BigInteger(), nullable=True),
     sa.Column('household_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('revision', sa.Integer(), nullable=False),
     sa.Column('origin', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
@@ -47,7 +46,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('household_changes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_household_changes_household_id'), ['household_id'], unique=False)
-        batch_op.create_index('ix_household_changes_txid_seq', ['txid', 'seq'], unique=False)
 
     op.create_table('grid_area_households',
     sa.Column('household_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -113,7 +111,6 @@ def downgrade() -> None:
 
     op.drop_table('grid_area_households')
     with op.batch_alter_table('household_changes', schema=None) as batch_op:
-        batch_op.drop_index('ix_household_changes_txid_seq')
         batch_op.drop_index(batch_op.f('ix_household_changes_household_id'))
 
     op.drop_table('household_changes')
