@@ -6,6 +6,7 @@ from datetime import date, datetime
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from fangpin_monitoring.changes.models import HouseholdChange
 from fangpin_monitoring.households.models import Household, Member
@@ -277,4 +278,9 @@ async def test_bulk_rows_roll_back_with_their_transaction(app):
     assert await count(app, OUTBOX) == 0
     async with app.app.state.db.unit_of_work() as session:
         await bulk_insert(session, OUTBOX, [row_])
+    assert await count(app, OUTBOX) == 1
+    # A broken constraint surfaces as SQLAlchemy's IntegrityError on both paths.
+    with pytest.raises(IntegrityError):
+        async with app.app.state.db.unit_of_work() as session:
+            await bulk_insert(session, OUTBOX, [row_ | {"id": "e2"}, row_ | {"id": "e2"}])
     assert await count(app, OUTBOX) == 1

@@ -188,5 +188,14 @@ async def bulk_insert(session: AsyncSession, table: Any, rows: list[dict[str, An
         # The driver opens the transaction at the first statement: COPY must not run before it
         # (it would commit on its own).
         await connection.exec_driver_sql("SELECT 1")
-    await raw.driver_connection.copy_records_to_table(table.name, columns=columns,
-                                                      records=records)
+    try:
+        await raw.driver_connection.copy_records_to_table(table.name, columns=columns,
+                                                          records=records)
+    except Exception as exc:
+        from asyncpg.exceptions import IntegrityConstraintViolationError
+        from sqlalchemy.exc import IntegrityError
+
+        if isinstance(exc, IntegrityConstraintViolationError):
+            # The same exception an INSERT raises, so callers handle both paths alike.
+            raise IntegrityError(f"COPY {table.name}", None, exc) from exc
+        raise
