@@ -284,3 +284,19 @@ async def test_bulk_rows_roll_back_with_their_transaction(app):
         async with app.app.state.db.unit_of_work() as session:
             await bulk_insert(session, OUTBOX, [row_ | {"id": "e2"}, row_ | {"id": "e2"}])
     assert await count(app, OUTBOX) == 1
+
+
+async def test_two_imports_of_the_same_person_at_once(app, backend):
+    """Both pass their checks before either commits (PostgreSQL): the second to write meets
+    the first's row and is refused whole with 409; SQLite runs them one after the other."""
+    import asyncio
+
+    files = [csv_bytes([row("1", "韦一", 1), row("1", f"成员{i}", 40 + i, relation="配偶")])
+             for i in range(2)]
+    responses = await asyncio.gather(*(upload(app, f) for f in files))
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [200, 409 if backend == "postgresql" else 422] or codes == [200, 422], [
+        r.text for r in responses]
+    assert await count(app, Household.__table__) == 1
+    assert await count(app, Member.__table__) == 2
+    assert len(await events(app, "fangpin.monitoring.household.upserted")) == 1
