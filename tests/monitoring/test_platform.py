@@ -222,8 +222,9 @@ async def test_concurrent_writers_lose_nothing(app, backend):
 
     async def writer(i: int) -> None:
         async with db.unit_of_work() as session:
+            await asyncio.sleep((i * 3 % 4) * 0.01)  # work before the change is logged …
             await changes.record(session, [(written[i], 1)], "local", now)
-            await asyncio.sleep((i * 7 % 5) * 0.01)
+            await asyncio.sleep((i * 7 % 5) * 0.005)  # … and after, until the commit
 
     seen: list[str] = []
     cursor = None
@@ -241,7 +242,8 @@ async def test_concurrent_writers_lose_nothing(app, backend):
         await read_once()
         await asyncio.sleep(0.005)
     await asyncio.gather(*tasks)
-    await read_once()
+    rest, _ = await read_all(app, limit=7, cursor=cursor)
+    seen.extend(c["household_id"] for c in rest)
     assert sorted(seen) == sorted(written)  # every change, none twice
     assert await count(app, AUDIT_LOG) == 0
     assert date.today()
