@@ -71,13 +71,17 @@ def write_csv(path: Path, members: int) -> int:
                 seq = f"{(serial // 25_000) % 100:02d}{(1 if male else 2) + 2 * rng.randrange(4)}"
                 first17 = f"450224{born:%Y%m%d}{seq}"
                 values = {
-                    "户编号": f"K{households}", "乡镇": township, "村（社区）": f"{township}第{households % 9}村",
+                    "户编号": f"K{households}", "乡镇": township,
+                    "村（社区）": f"{township}第{households % 9}村",
                     "户类别": category, "监测对象类别": sub, "家庭住址": f"第{households % 30}组",
-                    "户联系电话": f"138{households:08d}", "易地搬迁安置户": "是" if households % 11 == 0 else "否",
-                    "整户低保户": "否", "危改户": "否", "受灾户": "是" if households % 17 == 0 else "否",
+                    "户联系电话": f"138{households:08d}",
+                    "易地搬迁安置户": "是" if households % 11 == 0 else "否",
+                    "整户低保户": "否", "危改户": "否",
+                    "受灾户": "是" if households % 17 == 0 else "否",
                     "姓名": rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
                     "身份证号": first17 + check_digit(first17), "性别": "男" if male else "女",
-                    "出生日期": born.isoformat(), "与户主关系": "户主" if i == 0 else rng.choice(RELATIONS),
+                    "出生日期": born.isoformat(),
+                    "与户主关系": "户主" if i == 0 else rng.choice(RELATIONS),
                     "劳动能力": rng.choice(("普通劳动力", "弱劳力", "无劳动力")),
                     "在校生": "否", "健康状况": rng.choice(("健康", "健康", "长期慢性病", "残疾")),
                     "本人联系电话": "", "是否已故": "否",
@@ -168,7 +172,8 @@ async def main(members: int) -> None:
             await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
             await conn.close()
     print(f"rows written by the import: {counts}")
-    print(f"import (checked, events, audit, change log): {took:7.2f} s  {members / took:9.0f} rows/s")
+    print(f"import (checked, events, audit, change log): {took:7.2f} s  "
+          f"{members / took:9.0f} rows/s")
     print(f"plain COPY of the member rows:               {copy_took:7.2f} s  "
           f"{members / copy_took:9.0f} rows/s")
     print(f"plain executemany of the member rows:        {many_took:7.2f} s  "

@@ -49,7 +49,8 @@ def test_template_columns_and_cells():
     assert [imports.column_letter(i) for i in (0, 12, 25, 26, 701)] == ["A", "M", "Z", "AA", "ZZ"]
     assert imports.normalise_header(" *村(社区) ") == "村（社区）"
     layout = imports.layout_of(tuple(c.header for c in imports.COLUMNS) + ("备注",))
-    assert layout.ignored == ("备注",) and layout.letter(imports.MEMBER_BY_FIELD["id_number"]) == "M"
+    assert layout.ignored == ("备注",)
+    assert layout.letter(imports.MEMBER_BY_FIELD["id_number"]) == "M"
     with pytest.raises(imports.HeaderProblem, match="姓名"):
         imports.layout_of(("户编号", "乡镇"))
     date_column = imports.MEMBER_BY_FIELD["birth_date"]
@@ -64,5 +65,6 @@ def test_template_columns_and_cells():
     school = imports.MEMBER_BY_FIELD["in_school"]
     assert [imports.parse_cell(school, v) for v in ("是", "否", None, True)] == [
         True, False, None, True]
-    assert imports.category_problem("监测户", None) and imports.category_problem("脱贫户", "边缘易致贫户")
+    assert imports.category_problem("监测户", None)
+    assert imports.category_problem("脱贫户", "边缘易致贫户")
     assert imports.category_problem("监测户", "边缘易致贫户") is None

@@ -92,7 +92,8 @@ def _xlsx_rows(file: IO[bytes]) -> Iterator[tuple[int, tuple[Any, ...]]]:
     except Exception as exc:  # openpyxl's InvalidFileException and friends
         raise FileProblem(f"文件不是有效的 XLSX 文件（{exc}）") from exc
     try:
-        sheet = workbook[DATA_SHEET] if DATA_SHEET in workbook.sheetnames else workbook.worksheets[0]
+        sheet = (workbook[DATA_SHEET] if DATA_SHEET in workbook.sheetnames
+                 else workbook.worksheets[0])
         # Dimensions written by some tools are wrong; read what is there.
         sheet.reset_dimensions()
         for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
@@ -155,7 +156,8 @@ def template_xlsx(county: County, max_rows: int = 20000) -> bytes:
             text = (text + "；" if text else "") + f"填“{YES}”或“否”，不填视为“否”"
         guide.append([column_letter(index), column.header, "是" if column.required else "否", text])
     guide.append([])
-    guide.append(["", "说明", "", "每行填写一名家庭成员；同一户的成员户编号相同，户级信息（乡镇至受灾户）"
+    guide.append(["", "说明", "",
+                  "每行填写一名家庭成员；同一户的成员户编号相同，户级信息（乡镇至受灾户）"
                   "可只在该户第一行填写，其他行留空或填写相同内容。文件有错误时不导入任何数据，"
                   "并列出每处错误的行号和列；也可选择只导入无错误的农户。"])
     guide.column_dimensions["B"].width = 16

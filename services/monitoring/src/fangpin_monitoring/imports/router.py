@@ -20,7 +20,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 async def import_households(
     file: UploadFile, session: SessionDep, principal: Uploader, county: CountyDep,
     clock: ClockDep,
-    valid_only: Annotated[bool, Query(description="只导入没有错误的农户（有错误行的户整户跳过）")] = False,
+    valid_only: Annotated[bool, Query(
+        description="只导入没有错误的农户（有错误行的户整户跳过）")] = False,
 ) -> ImportReport:
     """Households from a CSV or XLSX file in the template's layout (one row per member).
 

@@ -44,7 +44,8 @@ class TemplateColumn:
 COLUMNS: tuple[TemplateColumn, ...] = (
     TemplateColumn("户编号", "key", True, True, note=(
         "同一户的每名成员填写相同的户编号。新增农户填写本文件内自编的编号（如 1、2、3）；"
-        "更新已登记农户时填写系统户编号或广西平台户编号，该户成员以本文件为准整体替换。"), width=14),
+        "更新已登记农户时填写系统户编号或广西平台户编号，该户成员以本文件为准整体替换。"),
+        width=14),
     TemplateColumn("乡镇", "township", True, True, "choice", note="本县乡镇名称（或乡镇代码）"),
     TemplateColumn("村（社区）", "village", True, True, note="村（社区）名称或代码"),
     TemplateColumn("户类别", "category", True, True, "choice", HOUSEHOLD_CATEGORIES),
@@ -122,7 +123,8 @@ def layout_of(header_row: tuple[Any, ...]) -> Layout:
             continue
         if header in BY_HEADER:
             if header in positions:
-                raise HeaderProblem(f"表头“{header}”出现了两次（{column_letter(positions[header])}列和"
+                first = column_letter(positions[header])
+                raise HeaderProblem(f"表头“{header}”出现了两次（{first}列和"
                                     f"{column_letter(index)}列）")
             positions[header] = index
         else:

@@ -58,7 +58,8 @@ class FileRejected(DomainError):
                   "household_key": e.household_key} for e in self.errors]
         if self.total > len(self.errors):
             items.append({"loc": ["body", "file"], "type": "too_many_errors",
-                          "msg": f"另有 {self.total - len(self.errors)} 处错误未列出，请改正后重新上传"})
+                          "msg": f"另有 {self.total - len(self.errors)} 处错误未列出，"
+                                 "请改正后重新上传"})
         return items
 
 
@@ -139,7 +140,8 @@ class Importer:
                         if layout.positions[r.KEY.header] < len(row) else None)
         group = None
         if key is None:
-            self.error(number, r.KEY, "必填项未填写（同一户的成员填写相同的户编号）", None, "required")
+            self.error(number, r.KEY, "必填项未填写（同一户的成员填写相同的户编号）", None,
+                       "required")
         else:
             group = self.groups.get(key)
             if group is None:
@@ -157,7 +159,8 @@ class Importer:
                     group.values[name], group.value_rows[name] = value, number
                 elif group.values[name] != value:
                     self.error(number, r.HOUSEHOLD_BY_FIELD[name],
-                               f"与本户第 {group.value_rows[name]} 行填写的“{_shown(group.values[name])}”"
+                               f"与本户第 {group.value_rows[name]} 行填写的"
+                               f"“{_shown(group.values[name])}”"
                                f"不一致（同一户的户级信息须相同）", key, "inconsistent")
         if values.get("relation") == "户主" and group is not None:
             group.heads += 1
@@ -357,7 +360,8 @@ class Importer:
             created, updated, stored = await self.write()
             await self.session.flush()
         except IntegrityError as exc:
-            raise Conflict("导入期间有其他操作登记了文件中的人员或农户，未导入任何数据，请重新上传") from exc
+            raise Conflict("导入期间有其他操作登记了文件中的人员或农户，未导入任何数据，"
+                           "请重新上传") from exc
         skipped = [g.key for g in self.groups.values() if g.bad]
         return ImportReport(
             format=self.fmt, valid_only=valid_only, rows=self.data_rows,

@@ -84,7 +84,8 @@ async def _apply(session: AsyncSession, index: int, item: PlatformItem, principa
     if action == "conflict":
         result.status = "conflict"
         result.errors = [ItemError(loc=["body", "items", index, "version"], type="conflict",
-                                   msg=f"版本 {item.version} 已以不同内容接收过；内容变化时请递增版本号")]
+                                   msg=f"版本 {item.version} 已以不同内容接收过；"
+                                       "内容变化时请递增版本号")]
         return result
     now = clock.now()
     fields = data.model_dump(exclude={"members"}) | {"township": township}

@@ -12,7 +12,8 @@ from fangpin_common.db import UTCDateTime
 from fangpin_monitoring.base import Base
 from fangpin_monitoring.cases.models import RiskType
 
-VisitorRole = Literal["网格员", "帮扶联系人", "驻村第一书记", "驻村工作队员", "村干部", "乡镇干部", "其他"]
+VisitorRole = Literal["网格员", "帮扶联系人", "驻村第一书记", "驻村工作队员", "村干部",
+                      "乡镇干部", "其他"]
 MAX_AREA_HOUSEHOLDS = 2000
 
 
@@ -103,7 +104,8 @@ class VisitCreate(SQLModel):
     visitor_name: str = Field(min_length=1, max_length=50, description="走访人")
     visitor_role: VisitorRole | None = None
     family_changes: str | None = Field(default=None, max_length=_TEXT, description="家庭信息变化")
-    living_conditions: str | None = Field(default=None, max_length=_TEXT, description="生产生活情况")
+    living_conditions: str | None = Field(default=None, max_length=_TEXT,
+                                          description="生产生活情况")
     industry: str | None = Field(default=None, max_length=_TEXT, description="产业发展情况")
     employment: str | None = Field(default=None, max_length=_TEXT, description="务工就业情况")
     leaflet_explained: bool = Field(description="是否宣传讲解政策“明白纸”")

@@ -111,7 +111,8 @@ async def get_visit(visit_id: str, session: SessionDep, principal: Local) -> Vis
 
 @router.post("/admin/visits/open-deadlines", response_model=OpenDeadlinesResult)
 async def open_deadlines(session: SessionDep, _: Operator, county: CountyDep, clock: ClockDep,
-                         month: Annotated[str | None, Query(description="如 2024-05；默认本月和下月")]
+                         month: Annotated[str | None, Query(
+                             description="如 2024-05；默认本月和下月")]
                          = None) -> OpenDeadlinesResult:
     """The daily job by hand: opens missing visit deadlines (idempotent)."""
     months = None

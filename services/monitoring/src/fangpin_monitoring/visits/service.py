@@ -68,7 +68,8 @@ async def _check_members(session: AsyncSession, area_id: str | None, township: s
                               "unknown_household")
         if (household.township, household.village) != (township, village):
             raise DomainError(["household_ids", i],
-                              f"农户 {household_id} 属于{household.village}，不在本网格所在的{village}",
+                              f"农户 {household_id} 属于{household.village}，"
+                              f"不在本网格所在的{village}",
                               "outside_area")
         other = taken.get(household_id)
         if other is not None and other != area_id:
