@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fangpin_common.auth import Principal
+from fangpin_common.db import bulk_insert
 from fangpin_common.logging import request_id_var
 from fangpin_common.tables import AUDIT_LOG
 
@@ -21,6 +22,17 @@ async def record(session: AsyncSession, principal: Principal, *, entity_type: st
         entity_id=entity_id, action=action, before=before, after=after,
         request_id=request_id_var.get(),
     ))
+
+
+async def record_many(session: AsyncSession, principal: Principal, entries: list[dict[str, Any]],
+                      now: datetime) -> None:
+    """Many `record` calls in one round trip; each entry has entity_type, entity_id, action,
+    before and after."""
+    if not entries:
+        return
+    common = {"at": now, "actor": principal.sub, "role": principal.role,
+              "request_id": request_id_var.get()}
+    await bulk_insert(session, AUDIT_LOG, [common | e for e in entries])
 
 
 async def history(session: AsyncSession, entity_type: str, entity_id: str) -> list[dict]:

@@ -162,3 +162,40 @@ class Database:
         await self.engine.dispose()
         if self._read_engine is not None:
             await self._read_engine.dispose()
+
+
+async def bulk_insert(session: AsyncSession, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows (all with the same keys) in the caller's transaction.
+
+    PostgreSQL gets them through COPY on the session's own connection (an order of magnitude
+    faster than executemany for bulk imports); SQLite through executemany. Values pass the
+    columns' bind processing first (UTC datetimes, JSON), so both receive what an INSERT would.
+    """
+    if not rows:
+        return
+    connection = await session.connection()
+    if connection.dialect.name != "postgresql":
+        await session.execute(table.insert(), rows)
+        return
+    columns = list(rows[0])
+    processors = [table.c[name].type.bind_processor(connection.dialect) for name in columns]
+    records = [tuple(value if process is None or value is None else process(value)
+                     for value, process in zip((row[name] for name in columns), processors,
+                                               strict=True))
+               for row in rows]
+    raw = await connection.get_raw_connection()
+    if not raw.driver_connection.is_in_transaction():
+        # The driver opens the transaction at the first statement: COPY must not run before it
+        # (it would commit on its own).
+        await connection.exec_driver_sql("SELECT 1")
+    try:
+        await raw.driver_connection.copy_records_to_table(table.name, columns=columns,
+                                                          records=records)
+    except Exception as exc:
+        from asyncpg.exceptions import IntegrityConstraintViolationError
+        from sqlalchemy.exc import IntegrityError
+
+        if isinstance(exc, IntegrityConstraintViolationError):
+            # The same exception an INSERT raises, so callers handle both paths alike.
+            raise IntegrityError(f"COPY {table.name}", None, exc) from exc
+        raise

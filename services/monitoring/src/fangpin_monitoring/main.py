@@ -8,15 +8,23 @@ from fangpin_common.clock import Clock
 from fangpin_common.service import ServiceSpec, build_app
 from fangpin_monitoring.cases.events import DEADLINE_EVENTS
 from fangpin_monitoring.cases.router import router as cases_router
+from fangpin_monitoring.changes import models as _changes_models  # noqa: F401  (its table)
 from fangpin_monitoring.households.router import router as households_router
+from fangpin_monitoring.imports.router import router as imports_router
+from fangpin_monitoring.platform.router import router as platform_router
 from fangpin_monitoring.settings import MonitoringSettings
+from fangpin_monitoring.visits.events import DEADLINE_EVENTS as VISIT_DEADLINE_EVENTS
+from fangpin_monitoring.visits.jobs import open_visit_deadlines_daily
+from fangpin_monitoring.visits.router import router as visits_router
 
 SPEC = ServiceSpec(
     name="monitoring",
     title="Fangpin monitoring",
     description="防止返贫动态监测和帮扶：农户、监测对象、帮扶责任人与期限。",
-    routers=[households_router, cases_router],
-    deadline_events=DEADLINE_EVENTS,
+    # The import router first: its paths sit under /api/v1/households.
+    routers=[imports_router, households_router, cases_router, platform_router, visits_router],
+    deadline_events=DEADLINE_EVENTS | VISIT_DEADLINE_EVENTS,
+    background=[open_visit_deadlines_daily],
 )
 
 

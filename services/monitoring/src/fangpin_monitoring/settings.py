@@ -4,3 +4,6 @@ from fangpin_common.settings import ServiceSettings
 class MonitoringSettings(ServiceSettings):
     service_name: str = "monitoring"
     port: int = 8001
+    # The job that opens visit deadlines runs at start and then at this interval (daily).
+    visit_deadlines_job: bool = True
+    visit_deadlines_interval_seconds: float = 86400.0

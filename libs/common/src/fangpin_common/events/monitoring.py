@@ -99,3 +99,59 @@ class CasePlanDueSoon(CloudEvent):
 class CasePlanOverdue(CloudEvent):
     type: Literal["fangpin.monitoring.case.plan_overdue"] = "fangpin.monitoring.case.plan_overdue"
     data: DeadlineData
+
+
+# -- visits (遍访, M2/M3) -------------------------------------------------------------------
+class VisitRecordedData(EventData):
+    visit_id: str
+    household_id: str
+    township: str
+    village: str
+    visited_on: date
+    visitor_name: str
+    grid_area_id: str | None = None
+    leaflet_explained: bool
+    risk_found: bool
+    risk_types: list[str] = []
+
+
+@register
+class VisitRecorded(CloudEvent):
+    """A visit (走访) was entered into the visit ledger."""
+
+    type: Literal["fangpin.monitoring.visit.recorded"] = "fangpin.monitoring.visit.recorded"
+    data: VisitRecordedData
+
+
+class VisitRiskFoundData(EventData):
+    visit_id: str
+    household_id: str
+    township: str
+    village: str
+    visited_on: date
+    risk_types: list[str]
+    grid_area_id: str | None = None
+
+
+@register
+class VisitRiskFound(CloudEvent):
+    """A visit found a risk of (re)falling into poverty: a warning clue (M3)."""
+
+    type: Literal["fangpin.monitoring.visit.risk_found"] = "fangpin.monitoring.visit.risk_found"
+    data: VisitRiskFoundData
+
+
+@register
+class VisitDueSoon(CloudEvent):
+    """A monthly grid visit or the Q1 full visit of a household falls due soon."""
+
+    type: Literal["fangpin.monitoring.visit.due_soon"] = "fangpin.monitoring.visit.due_soon"
+    data: DeadlineData
+
+
+@register
+class VisitOverdue(CloudEvent):
+    """A monthly grid visit or the Q1 full visit of a household is overdue."""
+
+    type: Literal["fangpin.monitoring.visit.overdue"] = "fangpin.monitoring.visit.overdue"
+    data: DeadlineData

@@ -27,7 +27,6 @@ from fangpin_monitoring.cases.models import (
     HelperRead,
 )
 from fangpin_monitoring.households import service as households
-from fangpin_monitoring.households.events import household_upserted
 from fangpin_monitoring.households.models import Household
 
 
@@ -36,7 +35,7 @@ async def open_case(session: AsyncSession, data: CaseCreate, principal: Principa
     today = clock.today()
     if problem := rules.inclusion_date_problem(data.inclusion_date, today):
         raise DomainError("inclusion_date", problem, "future_date")
-    household = await session.get(Household, data.household_id)
+    household = await session.get(Household, data.household_id, with_for_update=True)
     if household is None:
         raise DomainError("household_id", f"农户 {data.household_id} 不存在", "unknown_household")
     ensure_reach(principal, household.township, household.village)
@@ -68,7 +67,7 @@ async def open_case(session: AsyncSession, data: CaseCreate, principal: Principa
         household.revision += 1
         household.updated_at = now
         session.add(household)
-        await outbox.emit(session, household_upserted(household, members, now))
+        await households.announce(session, household, members, now)
     return case
 
 

@@ -12,6 +12,7 @@ from fangpin_common.auth import Principal, ensure_reach, mask_id_number, mask_ph
 from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.errors import DomainError, NotFound
+from fangpin_monitoring.changes import service as changes
 from fangpin_monitoring.households import rules
 from fangpin_monitoring.households.events import household_upserted
 from fangpin_monitoring.households.models import (
@@ -61,6 +62,19 @@ async def check_not_elsewhere(session: AsyncSession, members: list[MemberCreate]
                               "person_in_other_household")
 
 
+async def announce(session: AsyncSession, household: Household, members: list[Member], now,
+                   origin: str = "local", log_change: bool = True) -> None:
+    """Every household write ends here: the upserted event, and the change log the provincial
+    platform pulls from (changes its own batches made are not echoed back to it).
+
+    Logging a change holds the change log's tail until the commit (changes/service.py), so it
+    comes last: pending writes are flushed first, and a caller must not write after it."""
+    await outbox.emit(session, household_upserted(household, members, now))
+    if origin != "platform" and log_change:
+        await session.flush()
+        await changes.record(session, [(household.id, household.revision)], origin, now)
+
+
 def _member_rows(household_id: str, members: list[MemberCreate],
                  keep_ids: dict[str, str] | None = None) -> list[Member]:
     keep_ids = keep_ids or {}
@@ -68,13 +82,14 @@ def _member_rows(household_id: str, members: list[MemberCreate],
                    **m.model_dump()) for m in members]
 
 
-def _snapshot(household: Household, members: list[Member]) -> dict:
+def snapshot(household: Household, members: list[Member]) -> dict:
     return household.model_dump(mode="json") | {
         "members": [m.model_dump(mode="json") for m in members]}
 
 
 async def create_household(session: AsyncSession, data: HouseholdCreate, principal: Principal,
-                           county: County, clock: Clock) -> tuple[Household, list[Member]]:
+                           county: County, clock: Clock,
+                           origin: str = "local") -> tuple[Household, list[Member]]:
     township = resolve_township(county, data.township)
     ensure_reach(principal, township, data.village)
     check_members(data.members, clock.today())
@@ -89,42 +104,58 @@ async def create_household(session: AsyncSession, data: HouseholdCreate, princip
     session.add_all(members)
     await session.flush()
     await audit.record(session, principal, entity_type="household", entity_id=household.id,
-                       action="create", before=None, after=_snapshot(household, members), now=now)
-    await outbox.emit(session, household_upserted(household, members, now))
+                       action="create", before=None, after=snapshot(household, members), now=now)
+    await announce(session, household, members, now, origin)
     return household, members
 
 
 async def update_household(session: AsyncSession, household_id: str, data: HouseholdUpdate,
-                           principal: Principal, clock: Clock) -> tuple[Household, list[Member]]:
-    household, members = await get_household(session, household_id, principal)
+                           principal: Principal, clock: Clock,
+                           origin: str = "local") -> tuple[Household, list[Member]]:
+    household, members = await get_household(session, household_id, principal, lock=True)
     ensure_reach(principal, household.township, data.village)
     check_members(data.members, clock.today())
     await check_not_elsewhere(session, data.members, household.id)
-    before = _snapshot(household, members)
-    now = clock.now()
-    for field, value in data.model_dump(exclude={"members"}).items():
+    return await replace_household(session, household, members,
+                                   data.model_dump(exclude={"members"}), data.members,
+                                   principal, clock.now(), origin)
+
+
+async def replace_household(session: AsyncSession, household: Household, members: list[Member],
+                            fields: dict, new_data: list[MemberCreate], principal: Principal,
+                            now, origin: str = "local",
+                            log_change: bool = True) -> tuple[Household, list[Member]]:
+    """Replace a checked household's facts and members (member ids kept by ID number)."""
+    before = snapshot(household, members)
+    for field, value in fields.items():
         setattr(household, field, value)
-    household.head_name = next(m for m in data.members if m.relation == "户主").name
+    household.head_name = next(m for m in new_data if m.relation == "户主").name
     household.revision += 1
     household.updated_at = now
     kept = {m.id_number: m.id for m in members}
     for member in members:
         await session.delete(member)
     await session.flush()
-    new_members = _member_rows(household.id, data.members, kept)
+    new_members = _member_rows(household.id, new_data, kept)
     session.add_all(new_members)
     session.add(household)
     await session.flush()
     await audit.record(session, principal, entity_type="household", entity_id=household.id,
-                       action="update", before=before, after=_snapshot(household, new_members),
+                       action="update", before=before, after=snapshot(household, new_members),
                        now=now)
-    await outbox.emit(session, household_upserted(household, new_members, now))
+    await announce(session, household, new_members, now, origin, log_change)
     return household, new_members
 
 
-async def get_household(session: AsyncSession, household_id: str,
-                        principal: Principal) -> tuple[Household, list[Member]]:
-    household = await session.get(Household, household_id)
+async def get_household(session: AsyncSession, household_id: str, principal: Principal,
+                        lock: bool = False) -> tuple[Household, list[Member]]:
+    """The household and its members; `lock` (to change it) reads it fresh and holds its row
+    until the commit, so that concurrent changes apply one after the other, none lost."""
+    if lock:
+        household = await session.get(Household, household_id, with_for_update=True,
+                                      populate_existing=True)
+    else:
+        household = await session.get(Household, household_id)
     if household is None:
         raise NotFound(f"农户 {household_id} 不存在")
     ensure_reach(principal, household.township, household.village)
