@@ -51,6 +51,16 @@ async def emit(session: AsyncSession, event: CloudEvent) -> None:
     session.info[PENDING_FLAG] = True
 
 
+async def emit_many(session: AsyncSession, events: list[CloudEvent]) -> None:
+    """Queue many events in one statement (an imported file that raises thousands)."""
+    if not events:
+        return
+    await session.execute(OUTBOX.insert(), [{
+        "id": e.id, "event_type": e.type, "payload": e.to_json(), "created_at": e.time,
+        "available_at": e.time, "attempts": 0} for e in events])
+    session.info[PENDING_FLAG] = True
+
+
 def retry_delay(attempts: int) -> float:
     """Exponential back-off with jitter, capped at 30 s."""
     return min(30.0, 0.5 * 2 ** min(attempts, 6)) * random.uniform(0.5, 1.0)
