@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
@@ -97,3 +97,44 @@ async def new_household(client, serial: int, township="板榄镇", village="板�
     r = await client.post("/api/v1/households", json=body, headers=COUNTY)
     assert r.status_code == 201, r.text
     return r.json()
+
+
+def step_body(step: str, day: date, **extra) -> dict:
+    """A passing identification step as the responsible level records it."""
+    facts = {
+        "risk_review": {"people": ["村党组织书记"], "note": "村两委研判存在返贫致贫风险"},
+        "home_check": {"people": ["韦核查", "黄核查"], "application_signed": True,
+                       "data_query_authorised": True},
+        "data_comparison": {"findings": "无财政供养人员、无商品房、无经营实体"},
+        "democratic_review": {"votes_for": 11, "votes_against": 1,
+                              "notice_start": (day - timedelta(days=4)).isoformat(),
+                              "notice_end": day.isoformat()},
+        "township_review": {"people": ["乡镇审核人"]},
+        "county_confirmation": {"people": ["县乡村振兴局"]},
+    }[step]
+    return {"step": step, "done_on": day.isoformat(), **facts, **extra}
+
+
+STEP_HEADERS = {"risk_review": VILLAGE, "home_check": VILLAGE, "data_comparison": COUNTY,
+                "democratic_review": VILLAGE, "township_review": TOWNSHIP,
+                "county_confirmation": COUNTY}
+# Days after the previous step, each within its limit (3, 3, 5, 5, 5, 5).
+STEP_GAPS = {"risk_review": 1, "home_check": 2, "data_comparison": 4, "democratic_review": 5,
+             "township_review": 2, "county_confirmation": 2}
+
+
+async def walk_identification(client, clock, ident_id: str, start: date,
+                              after_each=None) -> tuple[dict, date]:
+    """Record every step in order on time; returns the final read and the inclusion date."""
+    day = start
+    result = None
+    for step in STEP_HEADERS:
+        day = day + timedelta(days=STEP_GAPS[step])
+        clock.set_today(day)
+        r = await client.post(f"/api/v1/identifications/{ident_id}/steps",
+                              json=step_body(step, day), headers=STEP_HEADERS[step])
+        assert r.status_code == 200, r.text
+        result = r.json()
+        if after_each is not None:
+            await after_each(step)
+    return result, day

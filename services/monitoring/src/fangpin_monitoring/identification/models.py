@@ -26,7 +26,7 @@ class Identification(Base, table=True):
     township: str = Field(index=True, max_length=32)
     village: str = Field(max_length=64)
     source: str = Field(max_length=20)
-    warning_id: str | None = Field(default=None, max_length=100)
+    warning_id: str | None = Field(default=None, max_length=36)
     category: str = Field(max_length=20)
     risk_types: list[str] = Field(sa_column=Column(JSON, nullable=False))
     clue: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -63,7 +63,7 @@ class DepartmentRow(Base, table=True):
     member_id: str | None = Field(default=None, max_length=64)
     household_id: str | None = Field(default=None, max_length=64)
     matched_households: int = 0
-    warning_id: str | None = Field(default=None, max_length=100)
+    warning_id: str | None = Field(default=None, max_length=36)
 
 
 class RiskWarning(Base, table=True):
@@ -80,7 +80,7 @@ class RiskWarning(Base, table=True):
         Index("ix_warnings_township_status", "township", "status"),
     )
 
-    id: str = Field(primary_key=True, max_length=100)
+    id: str = Field(primary_key=True, max_length=36)
     kind: str = Field(max_length=64)
     source: str = Field(max_length=20)
     upload_id: str | None = Field(default=None, index=True, max_length=36)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Date,
     String,
     and_,
+    cast,
     exists,
     false,
     func,
@@ -157,11 +158,21 @@ async def import_file(session: AsyncSession, *, kind_code: str, period: str, fil
     return upload
 
 
+def new_id(dialect: str):
+    """A random UUID made by the database, one per inserted row."""
+    if dialect == "postgresql":
+        return cast(func.gen_random_uuid(), String)
+    hexed = lambda n: func.lower(func.hex(func.randomblob(n)))  # noqa: E731
+    return (hexed(4) + "-" + hexed(2) + "-4" + func.substr(hexed(2), 2) + "-"
+            + func.substr("89ab", 1 + func.abs(func.random()) % 4, 1)
+            + func.substr(hexed(2), 2) + "-" + hexed(6))
+
+
 def _warning_values(upload_id: str, kind: WarningKind, key, raised_on: date, due_on: date,
-                    now, ranked) -> list:
+                    now, ranked, dialect: str) -> list:
     """The SELECT list that becomes a warning, in WARNING_COLUMNS order."""
     return [
-        (literal(upload_id + ":", String) + key).label("id"),
+        new_id(dialect).label("id"),
         literal(kind.code, String), literal("department", String), literal(upload_id, String),
         ranked.c.row_no, ranked.c.household_id, ranked.c.member_id,
         ranked.c.township, ranked.c.village, literal(kind.risk_type, String), ranked.c.reason,
@@ -198,7 +209,7 @@ async def _match_persons(session: AsyncSession, upload_id: str, kind: WarningKin
         .where(r.c.upload_id == upload_id, r.c.household_id.is_not(None))
         .subquery("ranked"))
     chosen = select(*_warning_values(upload_id, kind, ranked.c.key, raised_on, due_on, now,
-                                     ranked)).where(ranked.c.rn == 1,
+                                     ranked, session.bind.dialect.name)).where(ranked.c.rn == 1,
                                                     _not_open(kind, ranked.c.key))
     await session.execute(insert(WARNINGS).from_select(WARNING_COLUMNS, chosen))
     # Each matched row points at the open warning that covers it (new or already open).
@@ -231,7 +242,7 @@ async def _match_villages(session: AsyncSession, upload_id: str, kind: WarningKi
         .where(r.c.upload_id == upload_id, r.c.problem.is_(None))
         .subquery("ranked"))
     chosen = select(*_warning_values(upload_id, kind, ranked.c.key, raised_on, due_on, now,
-                                     ranked)).where(ranked.c.rn == 1,
+                                     ranked, session.bind.dialect.name)).where(ranked.c.rn == 1,
                                                     _not_open(kind, ranked.c.key))
     await session.execute(insert(WARNINGS).from_select(WARNING_COLUMNS, chosen))
 

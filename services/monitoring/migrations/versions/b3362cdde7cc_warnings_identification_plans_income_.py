@@ -1,8 +1,8 @@
 """warnings, identification, plans, income, risk elimination
 
-Revision ID: 7f688862c40e
+Revision ID: b3362cdde7cc
 Revises: e91ca591ddf1
-Create Date: 2026-11-29 03:23:39.311141
+Create Date: 2026-11-29 03:25:57.755457
 """
 from typing import Sequence, Union
 
@@ -12,7 +12,7 @@ import sqlmodel
 import fangpin_common.db
 
 
-revision: str = '7f688862c40e'
+revision: str = 'b3362cdde7cc'
 down_revision: Union[str, None] = 'e91ca591ddf1'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -58,7 +58,7 @@ def upgrade() -> None:
     sa.Column('member_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('household_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('matched_households', sa.Integer(), nullable=False),
-    sa.Column('warning_id', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+    sa.Column('warning_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True),
     sa.ForeignKeyConstraint(['upload_id'], ['department_uploads.id'], name=op.f('fk_department_rows_upload_id_department_uploads')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_department_rows')),
     sa.UniqueConstraint('upload_id', 'row_no', name=op.f('uq_department_rows_upload_id_row_no'))
@@ -72,7 +72,7 @@ def upgrade() -> None:
     sa.Column('township', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('village', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-    sa.Column('warning_id', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+    sa.Column('warning_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True),
     sa.Column('category', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('risk_types', sa.JSON(), nullable=False),
     sa.Column('clue', sa.Text(), nullable=True),
@@ -110,7 +110,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_income_records_period'), ['period'], unique=False)
 
     op.create_table('warnings',
-    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('upload_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True),
