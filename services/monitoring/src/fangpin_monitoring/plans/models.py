@@ -37,6 +37,7 @@ class Measure(Base, table=True):
     id: str = Field(primary_key=True, max_length=36)
     case_id: str = Field(foreign_key="cases.id", index=True, max_length=64)
     plan_id: str = Field(foreign_key="assistance_plans.id", max_length=36)
+    position: int = 0  # the order staff entered the measures in
     measure_type: str = Field(max_length=20)
     measure_kind: str = Field(max_length=16)
     responsible_unit: str = Field(max_length=64)

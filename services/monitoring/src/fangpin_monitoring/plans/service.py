@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from sqlmodel import select
+from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from fangpin_common import audit, outbox
@@ -66,8 +66,9 @@ def _measure_problems(county: County, index_path: list, data: MeasureCreate, inc
     return problems
 
 
-def _measure(case: Case, plan_id: str, data: MeasureCreate, today, now) -> Measure:
-    return Measure(id=str(uuid4()), case_id=case.id, plan_id=plan_id,
+def _measure(case: Case, plan_id: str, data: MeasureCreate, today, now,
+             position: int) -> Measure:
+    return Measure(id=str(uuid4()), case_id=case.id, plan_id=plan_id, position=position,
                    measure_type=data.measure_type,
                    measure_kind=rules.measure_kind(data.measure_type),
                    responsible_unit=data.responsible_unit, status=data.status,
@@ -108,7 +109,7 @@ async def file_plan(session: AsyncSession, case_id: str, data: PlanCreate, princ
                           created_at=now)
     session.add(plan)
     await session.flush()
-    measures = [_measure(case, plan.id, m, today, now) for m in data.measures]
+    measures = [_measure(case, plan.id, m, today, now, i) for i, m in enumerate(data.measures)]
     session.add_all(measures)
     await session.flush()
     await meet_deadline(session, PLAN_DEADLINE, case.id, filed_on)
@@ -129,7 +130,9 @@ async def add_measure(session: AsyncSession, case_id: str, data: MeasureCreate,
     today = clock.today()
     refuse_if(_measure_problems(county, [], data, case.inclusion_date, today))
     now = clock.now()
-    measure = _measure(case, plan.id, data, today, now)
+    last = (await session.exec(select(func.max(Measure.position)).where(
+        Measure.case_id == case.id))).first()
+    measure = _measure(case, plan.id, data, today, now, (last or 0) + 1)
     session.add(measure)
     await session.flush()
     await audit.record(session, principal, entity_type="case", entity_id=case.id,
@@ -190,7 +193,7 @@ async def read_plan(session: AsyncSession, case: Case, county: County) -> PlanRe
     if plan is None:
         raise NotFound(f"案件 {case.id} 尚未制定帮扶计划")
     measures = list((await session.exec(select(Measure).where(Measure.case_id == case.id)
-                                        .order_by(Measure.created_at, Measure.id))).all())
+                                        .order_by(Measure.position))).all())
     capacities = (await labour_capacities(session, [case.household_id]))[case.household_id]
     check = rules.labour_check(rules.labour_level(capacities),
                                [m.measure_kind for m in measures if m.status in rules.ACTIVE])

@@ -1,8 +1,8 @@
 """warnings, identification, plans, income, risk elimination
 
-Revision ID: b3362cdde7cc
+Revision ID: 21f3d822adc5
 Revises: e91ca591ddf1
-Create Date: 2026-11-29 03:25:57.755457
+Create Date: 2026-11-29 03:29:20.261965
 """
 from typing import Sequence, Union
 
@@ -12,7 +12,7 @@ import sqlmodel
 import fangpin_common.db
 
 
-revision: str = 'b3362cdde7cc'
+revision: str = '21f3d822adc5'
 down_revision: Union[str, None] = 'e91ca591ddf1'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -218,6 +218,7 @@ def upgrade() -> None:
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
     sa.Column('case_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('plan_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('measure_type', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('measure_kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('responsible_unit', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
