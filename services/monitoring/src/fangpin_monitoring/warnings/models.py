@@ -75,8 +75,9 @@ class RiskWarning(Base, table=True):
 
     __tablename__ = "warnings"
     __table_args__ = (
+        # Spelled as the queries spell it, so that SQLite uses the partial index for them.
         Index("ix_warnings_open_key", "dedupe_key", unique=True,
-              sqlite_where=text("is_open"), postgresql_where=text("is_open")),
+              sqlite_where=text("is_open = 1"), postgresql_where=text("is_open = true")),
         Index("ix_warnings_township_status", "township", "status"),
     )
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import string
 from datetime import date
 
 from fangpin_monitoring.warnings.kinds import WarningKind
@@ -21,14 +20,19 @@ class _Blank(dict):
         return ""
 
 
+_EMPTY_BRACKETS = re.compile(r"（\s*）|\(\s*\)")
+_SPACES = re.compile(r"\s{2,}")
+
+
 def render_reason(kind: WarningKind, values: dict, department_name: str) -> str:
     """The kind's reason template over a row; empty columns leave no empty brackets behind."""
     fields = _Blank({k: v for k, v in values.items() if v is not None})
     fields["kind_name"] = kind.name
     fields["department_name"] = department_name
-    text = string.Formatter().vformat(kind.reason, (), fields)
-    text = re.sub(r"（\s*）|\(\s*\)", "", text)
-    return re.sub(r"\s{2,}", " ", text).strip("，, ")
+    text = kind.reason.format_map(fields)
+    if "（" in text or "(" in text:
+        text = _EMPTY_BRACKETS.sub("", text)
+    return _SPACES.sub(" ", text).strip("，, ")
 
 
 def period_problem(period: str, today: date) -> str | None:

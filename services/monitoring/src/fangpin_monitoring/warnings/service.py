@@ -9,6 +9,7 @@ skipping any person or household that already has an open warning of the kind.
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import date
 from uuid import uuid4
 
@@ -26,6 +27,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     true,
     update,
 )
@@ -126,7 +128,7 @@ async def import_file(session: AsyncSession, *, kind_code: str, period: str, fil
     session.add(upload)
     await session.flush()
     dept = department_name(county, kind)
-    await session.execute(insert(ROWS), [{
+    await _stage(session, [{
         "upload_id": upload.id, "row_no": row.row_no,
         "id_number": row.values.get("id_number"), "name": (row.values.get("name") or None),
         "township": row.values.get("township"), "village": row.values.get("village"),
@@ -143,8 +145,9 @@ async def import_file(session: AsyncSession, *, kind_code: str, period: str, fil
         await _match_villages(session, upload.id, kind, today, due_on, now)
     await _count(session, upload, kind)
 
-    new = list((await session.execute(select(RiskWarning).where(
-        RiskWarning.upload_id == upload.id).order_by(RiskWarning.row_no))).scalars().all())
+    # Plain rows, not ORM objects: a file may raise tens of thousands.
+    new = (await session.execute(select(WARNINGS).where(WARNINGS.c.upload_id == upload.id)
+                                 .order_by(WARNINGS.c.row_no))).all()
     await open_deadlines(session, rule, [{
         "subject_id": w.id, "household_id": w.household_id, "township": w.township,
         "village": w.village, "context": {"warning_id": w.id, "kind": w.kind,
@@ -156,6 +159,31 @@ async def import_file(session: AsyncSession, *, kind_code: str, period: str, fil
                        action="import", before=None,
                        after=upload.model_dump(mode="json", exclude={"sha256"}), now=now)
     return upload
+
+
+STAGED = ["upload_id", "row_no", "id_number", "name", "township", "village", "reason", "fields",
+          "problem", "problem_column", "matched_households"]
+
+
+async def _stage(session: AsyncSession, rows: list[dict]) -> None:
+    """The file's rows into `department_rows`: COPY on PostgreSQL, one executemany on SQLite."""
+    if session.bind.dialect.name != "postgresql":
+        await session.execute(insert(ROWS), rows)
+        return
+    # The upload row was flushed before, so the transaction is open and COPY joins it.
+    connection = await session.connection()
+    raw = (await connection.get_raw_connection()).driver_connection
+    await raw.copy_records_to_table(
+        ROWS.name, columns=STAGED,
+        records=[tuple(json.dumps(r[c], ensure_ascii=False) if c == "fields" else r[c]
+                       for c in STAGED) for r in rows])
+
+
+async def _analyze(session: AsyncSession) -> None:
+    """Fresh statistics once the rows are matched: without them PostgreSQL believes no row
+    matched and anti-joins each new warning against a table it is filling (quadratic)."""
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(text(f"ANALYZE {ROWS.name}"))
 
 
 def new_id(dialect: str):
@@ -195,11 +223,11 @@ def _not_open(kind: WarningKind, key):
 async def _match_persons(session: AsyncSession, upload_id: str, kind: WarningKind,
                          raised_on: date, due_on: date, now) -> None:
     r = ROWS
-    by_id = MEMBERS.c.id_number == r.c.id_number
-    await session.execute(update(r).where(r.c.upload_id == upload_id, r.c.problem.is_(None))
-                          .values(member_id=select(MEMBERS.c.id).where(by_id).scalar_subquery(),
-                                  household_id=select(MEMBERS.c.household_id).where(by_id)
-                                  .scalar_subquery()))
+    # UPDATE … FROM members: a join, touching only the rows that match.
+    await session.execute(update(r).where(r.c.upload_id == upload_id, r.c.problem.is_(None),
+                                          MEMBERS.c.id_number == r.c.id_number)
+                          .values(member_id=MEMBERS.c.id, household_id=MEMBERS.c.household_id))
+    await _analyze(session)
     key_col = r.c.member_id if kind.dedupe == "person" else r.c.household_id
     ranked = (
         select(r.c.row_no, r.c.household_id, r.c.member_id, r.c.reason,
@@ -214,11 +242,10 @@ async def _match_persons(session: AsyncSession, upload_id: str, kind: WarningKin
     await session.execute(insert(WARNINGS).from_select(WARNING_COLUMNS, chosen))
     # Each matched row points at the open warning that covers it (new or already open).
     row_key = r.c.member_id if kind.dedupe == "person" else r.c.household_id
-    await session.execute(update(r).where(r.c.upload_id == upload_id,
-                                          r.c.household_id.is_not(None))
-                          .values(warning_id=select(WARNINGS.c.id).where(
-                              WARNINGS.c.dedupe_key == literal(kind.code + ":", String) + row_key,
-                              WARNINGS.c.is_open == true()).scalar_subquery()))
+    await session.execute(update(r).where(
+        r.c.upload_id == upload_id, r.c.household_id.is_not(None),
+        WARNINGS.c.dedupe_key == literal(kind.code + ":", String) + row_key,
+        WARNINGS.c.is_open == true()).values(warning_id=WARNINGS.c.id))
 
 
 def _in_village(kind: WarningKind):
@@ -234,6 +261,7 @@ async def _match_villages(session: AsyncSession, upload_id: str, kind: WarningKi
     await session.execute(update(r).where(r.c.upload_id == upload_id, r.c.problem.is_(None))
                           .values(matched_households=select(func.count()).select_from(h)
                                   .where(_in_village(kind)).scalar_subquery()))
+    await _analyze(session)
     ranked = (
         select(r.c.row_no, h.c.id.label("household_id"), null().label("member_id"), r.c.reason,
                h.c.township, h.c.village, h.c.id.label("key"),

@@ -1,8 +1,8 @@
 """warnings, identification, plans, income, risk elimination
 
-Revision ID: 21f3d822adc5
+Revision ID: bee96f51e339
 Revises: e91ca591ddf1
-Create Date: 2026-11-29 03:29:20.261965
+Create Date: 2026-11-29 03:53:48.943586
 """
 from typing import Sequence, Union
 
@@ -12,7 +12,7 @@ import sqlmodel
 import fangpin_common.db
 
 
-revision: str = '21f3d822adc5'
+revision: str = 'bee96f51e339'
 down_revision: Union[str, None] = 'e91ca591ddf1'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -136,7 +136,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('warnings', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_warnings_household_id'), ['household_id'], unique=False)
-        batch_op.create_index('ix_warnings_open_key', ['dedupe_key'], unique=True, sqlite_where=sa.text('is_open'), postgresql_where=sa.text('is_open'))
+        batch_op.create_index('ix_warnings_open_key', ['dedupe_key'], unique=True, sqlite_where=sa.text('is_open = 1'), postgresql_where=sa.text('is_open = true'))
         batch_op.create_index('ix_warnings_township_status', ['township', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_warnings_upload_id'), ['upload_id'], unique=False)
 
@@ -285,7 +285,7 @@ def downgrade() -> None:
     with op.batch_alter_table('warnings', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_warnings_upload_id'))
         batch_op.drop_index('ix_warnings_township_status')
-        batch_op.drop_index('ix_warnings_open_key', sqlite_where=sa.text('is_open'), postgresql_where=sa.text('is_open'))
+        batch_op.drop_index('ix_warnings_open_key', sqlite_where=sa.text('is_open = 1'), postgresql_where=sa.text('is_open = true'))
         batch_op.drop_index(batch_op.f('ix_warnings_household_id'))
 
     op.drop_table('warnings')
