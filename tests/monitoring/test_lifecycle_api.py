@@ -480,3 +480,62 @@ async def test_no_quota_of_eliminations_anywhere(monitoring):
     county = load_county(COUNTY_CONFIG)
     assert not [k for k in county.settings if any(w in k.lower() for w in words)]
     assert not [k for k in county.deadlines if "elimination" in k]
+
+
+async def test_clues_from_visits_follow_the_same_lifecycle(monitoring):
+    h = await new_household(monitoring, 1)
+    other = await new_household(monitoring, 2, township="长安镇", village="城东村")
+    good = {"household_id": h["id"], "source": "入户走访", "risk_type": "因病",
+            "reason": "户主突发脑梗住院"}
+    before = await state(monitoring)
+    for body, headers, status, loc in [
+        ({**good, "household_id": "nope"}, VILLAGE, 422, ["body", "household_id"]),
+        ({**good, "member_id": "nobody"}, VILLAGE, 422, ["body", "member_id"]),
+        ({**good, "source": "听说"}, VILLAGE, 422, ["body", "source"]),
+        ({**good, "reason": "x"}, VILLAGE, 422, ["body", "reason"]),
+        ({**good, "household_id": other["id"]}, VILLAGE, 403, None),
+        (good, department("county.health"), 403, None),
+    ]:
+        r = await monitoring.post("/api/v1/warnings", json=body, headers=headers)
+        assert r.status_code == status, r.text
+        if loc:
+            assert r.json()["detail"][0]["loc"] == loc
+    assert await state(monitoring) == before
+    r = await monitoring.post("/api/v1/warnings", json=good, headers=VILLAGE)
+    assert r.status_code == 201 and r.json()["kind_name"] == "风险线索", r.text
+    assert r.json()["reason"] == "入户走访：户主突发脑梗住院"
+    assert (await monitoring.post("/api/v1/warnings", json=good,
+                                  headers=VILLAGE)).status_code == 409
+    r = await monitoring.post(f"/api/v1/warnings/{r.json()['id']}/verification", headers=TOWNSHIP,
+                              json={"decision": "include", "category": "突发严重困难户"})
+    ident = (await monitoring.get(f"/api/v1/identifications/{r.json()['identification_id']}",
+                                  headers=VILLAGE)).json()
+    assert ident["source"] == "入户走访" and ident["risk_types"] == ["因病"]
+    assert ident["next_step_name"] == "村级风险研判"
+    listed = (await monitoring.get("/api/v1/identifications?status=in_progress",
+                                   headers=TOWNSHIP)).json()
+    assert [i["id"] for i in listed] == [ident["id"]]
+    assert (await monitoring.get("/api/v1/identifications", headers=OTHER_TOWNSHIP)).json() == []
+
+
+async def test_measures_and_rounds_refuse_bad_input_without_change(monitoring):
+    case = await included_case(monitoring, 1)
+    url = f"/api/v1/cases/{case['id']}/measures"
+    industry = {"measure_type": "产业帮扶", "responsible_unit": "county.agriculture"}
+    assert (await monitoring.post(url, json=industry, headers=VILLAGE)).status_code == 409
+    await monitoring.post(f"/api/v1/cases/{case['id']}/plan", headers=VILLAGE,
+                          json={"summary": "养鸡", "measures": [industry]})
+    before = await state(monitoring)
+    for body, loc in [({**industry, "responsible_unit": "county.moon"}, ["body", "responsible_unit"]),
+                      ({**industry, "start_on": "2030-01-01"}, ["body", "start_on"]),
+                      ({**industry, "amount_fen": -5}, ["body", "amount_fen"]),
+                      ({"responsible_unit": "county.agriculture"}, ["body", "measure_type"])]:
+        r = await monitoring.post(url, json=body, headers=VILLAGE)
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == loc, r.text
+    for body in ({"period": "2024-00"}, {"period": "2025-01"}, {}):
+        r = await monitoring.post("/api/v1/income/collection-rounds", json=body, headers=COUNTY)
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "period"]
+    r = await monitoring.put(f"/api/v1/income/households/{case['household_id']}/months/2024-01",
+                             headers=VILLAGE, json={"items": []})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "items"]
+    assert await state(monitoring) == before
