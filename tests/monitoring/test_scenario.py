@@ -9,7 +9,6 @@ The clock is moved by hand; the deadline scanner is run when the test says so.
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from datetime import date, timedelta
 
 import nats
@@ -45,14 +44,14 @@ class Stream:
         self.seen: list = []
 
     async def expect(self, *types: str) -> list:
-        """The next events are exactly these (order inside one request's commit is free)."""
+        """The next events are exactly these, in this order."""
         got = []
         for _ in types:
             msg = await self.sub.next_msg(timeout=20)
             got.append(parse_event(msg.data))
         self.seen.extend(got)
-        assert Counter(e.type for e in got) == Counter(P + t for t in types), [e.type for e in got]
-        return sorted(got, key=lambda e: [P + t for t in types].index(e.type))
+        assert [e.type for e in got] == [P + t for t in types]
+        return got
 
     async def nothing_more(self) -> None:
         with pytest.raises(nats.errors.TimeoutError):
@@ -126,8 +125,8 @@ async def life(client, clock: SettableClock, events: Stream) -> None:
                                                  after_each=one_step)
     assert final["status"] == "confirmed" and len(final["steps"]) == 6
     assert all(d["state"] == "met" for d in final["deadlines"])
-    recorded, opened, upserted = await events.expect(
-        "identification.step_recorded", "case.opened", "household.upserted")
+    opened, upserted, recorded = await events.expect(
+        "case.opened", "household.upserted", "identification.step_recorded")
     assert recorded.data.step == "county_confirmation" and recorded.data.case_id
     case_id = opened.data.case_id
     assert opened.data.inclusion_date == inclusion and opened.data.previous_case_id is None
@@ -259,8 +258,8 @@ async def life(client, clock: SettableClock, events: Stream) -> None:
         client, clock, ident_id, again,
         after_each=lambda step: events.expect("identification.step_recorded")
         if step != "county_confirmation" else asyncio.sleep(0))
-    _, reopened, upserted = await events.expect(
-        "identification.step_recorded", "case.opened", "household.upserted")
+    reopened, upserted, _ = await events.expect(
+        "case.opened", "household.upserted", "identification.step_recorded")
     assert reopened.data.previous_case_id == case_id
     assert reopened.data.case_id == final["case_id"] != case_id
     assert reopened.data.risk_types == ["因病"] and upserted.data.monitoring_subcategory == "突发严重困难户"

@@ -55,9 +55,10 @@ async def emit_many(session: AsyncSession, events: list[CloudEvent]) -> None:
     """Queue many events in one statement (an imported file that raises thousands)."""
     if not events:
         return
+    at = _wall_clock()
     await session.execute(OUTBOX.insert(), [{
-        "id": e.id, "event_type": e.type, "payload": e.to_json(), "created_at": e.time,
-        "available_at": e.time, "attempts": 0} for e in events])
+        "id": e.id, "event_type": e.type, "payload": e.to_json(), "created_at": at,
+        "available_at": at, "attempts": 0} for e in events])
     session.info[PENDING_FLAG] = True
 
 
