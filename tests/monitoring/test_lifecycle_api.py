@@ -9,9 +9,9 @@ from fangpin_common.clock import SettableClock
 from fangpin_common.county import load_county
 from fangpin_common.tables import DEADLINES, OUTBOX
 from fangpin_common.testing import COUNTY_CONFIG, running, settings_for
+from fangpin_monitoring.cases.models import Case
 from fangpin_monitoring.main import create_app
 from fangpin_monitoring.settings import MonitoringSettings
-from fangpin_monitoring.cases.models import Case
 
 from .conftest import TODAY, member
 from .support import (
@@ -267,7 +267,8 @@ async def test_plans_follow_the_labour_rule_and_violations_are_listed(monitoring
 
     r = await monitoring.post(url, json={"summary": "发展养殖", "measures": [industry, safety]},
                               headers=VILLAGE)
-    assert r.status_code == 201 and r.json()["measures"][0]["responsible_unit_name"] == "县农业农村局"
+    assert r.status_code == 201
+    assert r.json()["measures"][0]["responsible_unit_name"] == "县农业农村局"
     assert (await monitoring.post(url, json={"summary": "再来", "measures": [industry]},
                                   headers=VILLAGE)).status_code == 409
     r = await monitoring.post(f"/api/v1/cases/{unable['id']}/plan", headers=VILLAGE,
@@ -350,6 +351,9 @@ async def test_income_ledger_and_monthly_collection(monitoring):
     assert by_id[moved["id"]]["reason_names"] == ["易地搬迁户"]
     county = (await monitoring.get("/api/v1/income/ledger?year=2024", headers=COUNTY)).json()
     assert other["id"] in {row["household_id"] for row in county}
+    hrss = (await monitoring.get("/api/v1/income/ledger?year=2024",
+                                 headers=department("county.hrss"))).json()
+    assert hrss == county  # key-household lists reach the departments too
 
     # April's collection round: a deadline per ledger household, once however often opened.
     r = await monitoring.post("/api/v1/income/collection-rounds", headers=COUNTY,
@@ -515,6 +519,16 @@ async def test_clues_from_visits_follow_the_same_lifecycle(monitoring):
     listed = (await monitoring.get("/api/v1/identifications?status=in_progress",
                                    headers=TOWNSHIP)).json()
     assert [i["id"] for i in listed] == [ident["id"]]
+    # A household already monitored is not identified twice: the township dismisses instead.
+    r = await monitoring.post("/api/v1/cases", headers=COUNTY, json={
+        "household_id": other["id"], "inclusion_date": TODAY.isoformat(),
+        "category": "边缘易致贫户", "risk_types": ["因病"]})
+    clue = await monitoring.post("/api/v1/warnings", headers=COUNTY,
+                                 json={**good, "household_id": other["id"]})
+    r = await monitoring.post(f"/api/v1/warnings/{clue.json()['id']}/verification",
+                              headers=COUNTY, json={"decision": "include",
+                                                    "category": "边缘易致贫户"})
+    assert r.status_code == 409 and "已是监测对象" in r.json()["detail"]
     assert (await monitoring.get("/api/v1/identifications", headers=OTHER_TOWNSHIP)).json() == []
 
 
@@ -526,7 +540,8 @@ async def test_measures_and_rounds_refuse_bad_input_without_change(monitoring):
     await monitoring.post(f"/api/v1/cases/{case['id']}/plan", headers=VILLAGE,
                           json={"summary": "养鸡", "measures": [industry]})
     before = await state(monitoring)
-    for body, loc in [({**industry, "responsible_unit": "county.moon"}, ["body", "responsible_unit"]),
+    for body, loc in [({**industry, "responsible_unit": "county.moon"},
+                       ["body", "responsible_unit"]),
                       ({**industry, "start_on": "2030-01-01"}, ["body", "start_on"]),
                       ({**industry, "amount_fen": -5}, ["body", "amount_fen"]),
                       ({"responsible_unit": "county.agriculture"}, ["body", "measure_type"])]:

@@ -163,7 +163,8 @@ async def life(client, clock: SettableClock, events: Stream) -> None:
         "measure_type": "技能培训", "responsible_unit": "county.hrss"})
     assert r.status_code == 201, r.text
     [added] = await events.expect("case.measure_added")
-    assert added.data.measure_kind == "developmental" and added.data.responsible_unit == "county.hrss"
+    assert added.data.measure_kind == "developmental"
+    assert added.data.responsible_unit == "county.hrss"
     case = (await client.get(f"/api/v1/cases/{case_id}", headers=COUNTY)).json()
     assert {d["kind"]: d["state"] for d in case["deadlines"]} == {
         "case.helper": "met", "case.plan": "met", "case.assessment": "open"}
@@ -262,7 +263,8 @@ async def life(client, clock: SettableClock, events: Stream) -> None:
         "case.opened", "household.upserted", "identification.step_recorded")
     assert reopened.data.previous_case_id == case_id
     assert reopened.data.case_id == final["case_id"] != case_id
-    assert reopened.data.risk_types == ["因病"] and upserted.data.monitoring_subcategory == "突发严重困难户"
+    assert reopened.data.risk_types == ["因病"]
+    assert upserted.data.monitoring_subcategory == "突发严重困难户"
     cases = (await client.get("/api/v1/cases", headers=COUNTY)).json()
     assert sorted((c["status"], c["previous_case_id"]) for c in cases) == [
         ("eliminated", None), ("open", case_id)]

@@ -48,7 +48,8 @@ async def test_a_file_matches_by_resident_id_and_reports_the_rest(monitoring):
             report["rows_matched"], report["warnings_raised"]) == (6, 2, 1, 3, 2)
     assert [(i["row"], i["column"]) for i in report["invalid"]] == [
         (6, "第1列（身份证号）"), (7, "第4列（辍学日期）")]
-    assert "校验位" in report["invalid"][0]["message"] and "第6行" in report["invalid"][0]["message"]
+    assert "校验位" in report["invalid"][0]["message"]
+    assert "第6行" in report["invalid"][0]["message"]
     assert report["unmatched"][0]["row"] == 5 and report["unmatched"][0]["column"] == "身份证号"
 
     warnings = (await monitoring.get("/api/v1/warnings", headers=TOWNSHIP)).json()
@@ -196,7 +197,8 @@ async def test_outside_the_system_lists_unmonitored_low_income_people(monitoring
             [person_id(3), "丙", "特困"], [person_id(7), "丁", "低保户"]]
     r = await upload(monitoring, "civil_affairs.low_income",
                      csv_bytes(["身份证号", "姓名", "低收入类型", "乡镇"],
-                               [row + (["板榄镇"] if i == 3 else [""]) for i, row in enumerate(rows)]),
+                               [row + (["板榄镇"] if i == 3 else [""])
+                                for i, row in enumerate(rows)]),
                      headers=CIVIL)
     assert r.status_code == 201, r.text
     listed = (await monitoring.get("/api/v1/warnings/outside-system", headers=COUNTY)).json()

@@ -44,7 +44,8 @@ class DeadlineRule:
 
 
 def add_months(day: date, months: int) -> date:
-    """The same day `months` later; the month's last day when it is shorter (31 Aug + 6 → 28/29 Feb)."""
+    """The same day `months` later, or the month's last day when it is shorter
+    (31 August + 6 months → 28 or 29 February)."""
     if not months:
         return day
     index = day.year * 12 + day.month - 1 + months

@@ -85,8 +85,9 @@ def condition_problems(facts: Facts) -> list[Refusal]:
     problems: list[Refusal] = []
     due = assessment_due_on(facts.inclusion_date, facts.min_months)
     if facts.on < due:
-        problems.append(Refusal("months", f"纳入监测未满{facts.min_months}个月（{facts.inclusion_date}"
-                                          f" 纳入，{due} 满{facts.min_months}个月）", "too_early"))
+        problems.append(Refusal(
+            "months", f"纳入监测未满{facts.min_months}个月（{facts.inclusion_date} 纳入，"
+                      f"{due} 满{facts.min_months}个月）", "too_early"))
     a = facts.assessment
     if a is None:
         problems.append(Refusal("assessment", "尚未开展风险评估", "not_assessed"))
@@ -96,15 +97,18 @@ def condition_problems(facts: Facts) -> list[Refusal]:
     for message in facts.income_problems:
         problems.append(Refusal("income", message, "income_unstable"))
     if a is not None and not a.rigid_expenses_resolved:
-        problems.append(Refusal("rigid_expenses", "大病、就学等大额刚性支出问题尚未解决（支出未得到控制）",
+        problems.append(Refusal("rigid_expenses",
+                                "大病、就学等大额刚性支出问题尚未解决（支出未得到控制）",
                                 "rigid_expenses"))
     if a is not None:
         missing = [name for key, name in GUARANTEES.items() if not a.guarantees.get(key)]
         if missing:
-            problems.append(Refusal("guarantees", f"“两不愁三保障”及饮水安全未全部保障：{'、'.join(missing)}",
+            problems.append(Refusal("guarantees",
+                                    f"“两不愁三保障”及饮水安全未全部保障：{'、'.join(missing)}",
                                     "guarantees"))
     if facts.labour_level == "none":
-        problems.append(Refusal("labour", "家庭无劳动能力，落实兜底保障措施后继续监测，不得风险消除",
+        problems.append(Refusal("labour",
+                                "家庭无劳动能力，落实兜底保障措施后继续监测，不得风险消除",
                                 "no_labour"))
     return problems
 
@@ -116,14 +120,14 @@ def transition(status: str, done: tuple[str, ...], step: str, role: str) -> Refu
     expected = STEPS[len(done)]
     if step != expected:
         if step in done:
-            return Refusal("step", f"“{STEP_NAMES[step]}”已完成，当前应进行“{STEP_NAMES[expected]}”",
-                           "step_done")
+            return Refusal("step", f"“{STEP_NAMES[step]}”已完成，"
+                                   f"当前应进行“{STEP_NAMES[expected]}”", "step_done")
         return Refusal("step", f"步骤顺序错误：当前应进行“{STEP_NAMES[expected]}”，"
                                f"不能直接进行“{STEP_NAMES[step]}”", "step_order")
     if role not in ROLES[step]:
         who = "、".join(ROLE_NAMES[r] for r in ROLES[step])
-        return Refusal("step", f"“{STEP_NAMES[step]}”由{who}级办理，{ROLE_NAMES.get(role, role)}级不能办理",
-                       "step_role")
+        return Refusal("step", f"“{STEP_NAMES[step]}”由{who}级办理，"
+                               f"{ROLE_NAMES.get(role, role)}级不能办理", "step_role")
     return None
 
 
@@ -133,7 +137,8 @@ def record_problems(step: str, outcome: str, record: dict, previous_on: date, to
     problems: list[Refusal] = []
     done_on: date = record["done_on"]
     if done_on > today:
-        problems.append(Refusal("done_on", f"办理日期 {done_on} 晚于今天（{today}）", "future_date"))
+        problems.append(Refusal("done_on", f"办理日期 {done_on} 晚于今天（{today}）",
+                                "future_date"))
     elif done_on < previous_on:
         problems.append(Refusal("done_on", f"办理日期 {done_on} 早于上一步的日期 {previous_on}",
                                 "before_previous"))
@@ -161,8 +166,8 @@ def record_problems(step: str, outcome: str, record: dict, previous_on: date, to
         else:
             days = (end - start).days + 1
             if start < previous_on:
-                problems.append(Refusal("notice_start", f"公示开始日期 {start} 早于村级民主评议日期 "
-                                                        f"{previous_on}", "notice_dates"))
+                problems.append(Refusal("notice_start", f"公示开始日期 {start} "
+                                        f"早于村级民主评议日期 {previous_on}", "notice_dates"))
             if days < notice_days:
                 problems.append(Refusal("notice_end", f"公示期为 {start} 至 {end} 共{days}天，"
                                                       f"不少于{notice_days}天", "notice_too_short"))
@@ -172,5 +177,6 @@ def record_problems(step: str, outcome: str, record: dict, previous_on: date, to
         for i, objection in enumerate(record.get("objections") or []):
             if not (objection.get("resolution") or "").strip():
                 problems.append(Refusal(("objections", i, "resolution"),
-                                        f"公示期间的第{i + 1}条异议尚未调查核实处理", "objection_open"))
+                                        f"公示期间的第{i + 1}条异议尚未调查核实处理",
+                                        "objection_open"))
     return problems

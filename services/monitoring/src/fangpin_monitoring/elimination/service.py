@@ -55,7 +55,8 @@ async def assess(session: AsyncSession, case_id: str, data: AssessmentCreate,
     months = _setting(county, "assessment_months", rules.MIN_MONTHS)
     due = rules.assessment_due_on(case.inclusion_date, months)
     if assessed_on > today:
-        raise DomainError("assessed_on", f"评估日期 {assessed_on} 晚于今天（{today}）", "future_date")
+        raise DomainError("assessed_on", f"评估日期 {assessed_on} 晚于今天（{today}）",
+                          "future_date")
     if assessed_on < due:
         raise DomainError("assessed_on", f"纳入监测满{months}个月（{due}）后方可开展风险评估",
                           "too_early")

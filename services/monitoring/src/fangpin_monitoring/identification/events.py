@@ -28,7 +28,8 @@ def started(ident: Identification, now) -> IdentificationStarted:
         risk_types=ident.risk_types, started_on=ident.started_on))
 
 
-def step_recorded(ident: Identification, step: IdentificationStep, now) -> IdentificationStepRecorded:
+def step_recorded(ident: Identification, step: IdentificationStep,
+                  now) -> IdentificationStepRecorded:
     return IdentificationStepRecorded(subject=ident.id, time=now, data=IdentificationStepData(
         identification_id=ident.id, household_id=ident.household_id, township=ident.township,
         village=ident.village, step=step.step, outcome=step.outcome, done_on=step.done_on,

@@ -87,8 +87,8 @@ def transition(status: str, done: tuple[str, ...], step: str, role: str) -> Refu
                                f"不能直接进行“{step_name(step)}”", "step_order")
     if role not in ROLES[step]:
         who = "、".join(ROLE_NAMES[r] for r in ROLES[step])
-        return Refusal("step", f"“{step_name(step)}”由{who}级办理，{ROLE_NAMES.get(role, role)}级不能办理",
-                       "step_role")
+        return Refusal("step", f"“{step_name(step)}”由{who}级办理，"
+                               f"{ROLE_NAMES.get(role, role)}级不能办理", "step_role")
     return None
 
 
@@ -98,13 +98,15 @@ def record_problems(step: str, outcome: str, record: dict, previous_on: date,
     problems: list[Refusal] = []
     done_on: date = record["done_on"]
     if done_on > today:
-        problems.append(Refusal("done_on", f"办理日期 {done_on} 晚于今天（{today}）", "future_date"))
+        problems.append(Refusal("done_on", f"办理日期 {done_on} 晚于今天（{today}）",
+                                "future_date"))
     elif done_on < previous_on:
         problems.append(Refusal("done_on", f"办理日期 {done_on} 早于上一步的日期 {previous_on}",
                                 "before_previous"))
     if outcome == "reject":
         if not (record.get("reason") or "").strip():
-            problems.append(Refusal("reason", f"“{step_name(step)}”不通过须写明原因", "reason_required"))
+            problems.append(Refusal("reason", f"“{step_name(step)}”不通过须写明原因",
+                                    "reason_required"))
         return problems
     for field, why in REQUIRED_TO_PASS.get(step, ()):
         value = record.get(field)

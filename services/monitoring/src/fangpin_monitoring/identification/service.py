@@ -226,8 +226,8 @@ async def platform_inclusions(session: AsyncSession, batch: PlatformInclusionBat
             missing = f"自治区平台户编号 {item.platform_household_id} 在本系统中没有对应农户"
             field = "platform_household_id"
         else:
-            problems.append(([*where, "household_id"], "须提供 household_id 或 platform_household_id",
-                             "household_required"))
+            problems.append(([*where, "household_id"],
+                             "须提供 household_id 或 platform_household_id", "household_required"))
             continue
         if household is None:
             problems.append(([*where, field], missing, "unknown_household"))

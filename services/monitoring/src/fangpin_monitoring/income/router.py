@@ -18,6 +18,9 @@ from fangpin_monitoring.income.models import (
 router = APIRouter(prefix="/api/v1/income", tags=["income"])
 Worker = Annotated[Principal, Depends(require_roles("county", "township", "village"))]
 County_ = Annotated[Principal, Depends(require_roles("county"))]
+# Key-household lists go to townships and to the departments that help them (M6).
+LedgerReader = Annotated[Principal, Depends(require_roles("county", "township", "village",
+                                                          "department"))]
 Year = Annotated[int | None, Query(ge=2000, le=2100)]
 
 
@@ -40,7 +43,7 @@ async def household_income(household_id: str, session: SessionDep, principal: Wo
 
 
 @router.get("/ledger", response_model=list[LedgerRow])
-async def ledger(session: SessionDep, principal: Worker, county: CountyDep, clock: ClockDep,
+async def ledger(session: SessionDep, principal: LedgerReader, county: CountyDep, clock: ClockDep,
                  year: Year = None, township: str | None = None) -> list[LedgerRow]:
     """The income-growth ledger per township: below the line, income fell, relocated."""
     return await service.ledger(session, principal, county, year or clock.today().year, township)

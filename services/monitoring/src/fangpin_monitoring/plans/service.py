@@ -32,7 +32,8 @@ from fangpin_monitoring.plans.models import (
 from fangpin_monitoring.refusals import refuse_if
 
 
-async def labour_capacities(session: AsyncSession, household_ids: list[str]) -> dict[str, list[str]]:
+async def labour_capacities(session: AsyncSession,
+                            household_ids: list[str]) -> dict[str, list[str]]:
     by_household: dict[str, list[str]] = {h: [] for h in household_ids}
     rows = await session.exec(select(Member.household_id, Member.labour_capacity).where(
         Member.household_id.in_(household_ids), Member.deceased == False))  # noqa: E712

@@ -62,8 +62,8 @@ def detect_format(filename: str | None, declared: str | None) -> str:
         return value
     suffix = (filename or "").rsplit(".", 1)[-1].lower() if "." in (filename or "") else ""
     if suffix not in FORMATS:
-        raise FileProblem([], f"无法从文件名 {filename!r} 判断格式：请上传 .csv、.xlsx 或 .json 文件",
-                          "unsupported_format")
+        raise FileProblem([], f"无法从文件名 {filename!r} 判断格式："
+                              "请上传 .csv、.xlsx 或 .json 文件", "unsupported_format")
     return suffix
 
 
@@ -119,16 +119,17 @@ def _map_header(kind: WarningKind, header: list[Any], header_row: int) -> dict[i
             continue  # departments may add their own columns
         if column.key in seen:
             raise FileProblem([header_row, index + 1],
-                              f"第{header_row}行第{index + 1}列“{cell}”与第{seen[column.key] + 1}列重复",
+                              f"第{header_row}行第{index + 1}列“{cell}”"
+                              f"与第{seen[column.key] + 1}列重复",
                               "duplicate_column")
         seen[column.key] = index
         found[index] = column
+    required = [c.header for c in kind.all_columns() if c.required]
     missing = [c.header for c in kind.all_columns() if c.required and c.key not in seen]
     if missing:
         raise FileProblem([header_row, missing[0]],
                           f"第{header_row}行（表头）缺少必填列：{'、'.join(missing)}"
-                          f"（{kind.name}文件应含 {'、'.join(c.header for c in kind.all_columns() if c.required)}）",
-                          "missing_column")
+                          f"（{kind.name}文件应含 {'、'.join(required)}）", "missing_column")
     return found
 
 

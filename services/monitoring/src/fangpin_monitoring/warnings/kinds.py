@@ -45,7 +45,7 @@ class WarningKind(BaseModel):
     categories: tuple[str, ...] = ("脱贫户", "监测户")  # the target households of a village
 
     @model_validator(mode="after")
-    def _consistent(self) -> "WarningKind":
+    def _consistent(self) -> WarningKind:
         if self.risk_type not in RISK_TYPES:
             raise ValueError(f"kind {self.code}: unknown risk type {self.risk_type!r}")
         if self.match == "village" and self.dedupe != "household":
@@ -133,7 +133,8 @@ DEFAULT_KINDS: tuple[WarningKind, ...] = (
         code="medical_insurance.high_cost", name="医疗费用个人负担较重",
         department="county.medical_insurance", match="person", risk_type="因病",
         reason="{department_name}比对：{name}当期医疗费用个人自付{amount_yuan}元",
-        columns=(_col("amount_yuan", "个人自付金额（元）", "amount", True, "个人自付金额", "自付金额"),)),
+        columns=(_col("amount_yuan", "个人自付金额（元）", "amount", True, "个人自付金额",
+                      "自付金额"),)),
     WarningKind(
         code="emergency.disaster", name="受灾", department="county.emergency",
         match="person", risk_type="因灾",
@@ -141,7 +142,8 @@ DEFAULT_KINDS: tuple[WarningKind, ...] = (
         columns=(_col("disaster", "灾害类型"), _col("event_date", "受灾日期", "date"),
                  _col("loss", "损失情况"))),
     WarningKind(
-        code="meteorology.village_warning", name="村级气象灾害预警", department="county.meteorology",
+        code="meteorology.village_warning", name="村级气象灾害预警",
+        department="county.meteorology",
         match="village", risk_type="因灾",
         reason="{department_name}发布{village}{warning_type}预警（{level}），请排查受影响农户",
         columns=(_col("warning_type", "预警类型", "text", True), _col("level", "预警等级"))),

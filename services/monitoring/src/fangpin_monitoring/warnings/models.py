@@ -105,7 +105,8 @@ class RiskWarning(Base, table=True):
 
 
 class WarningVerify(SQLModel):
-    decision: Literal["include", "dismiss"] = Field(description="include 拟纳入 / dismiss 核实不纳入")
+    decision: Literal["include", "dismiss"] = Field(
+        description="include 拟纳入 / dismiss 核实不纳入")
     reason: str | None = Field(default=None, max_length=500, description="核实情况；不纳入时必填")
     verified_on: date | None = Field(default=None, description="默认为今天")
     category: Subcategory | None = Field(default=None, description="拟纳入的监测对象类别")

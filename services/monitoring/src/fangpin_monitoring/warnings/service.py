@@ -311,7 +311,8 @@ async def get_upload(session: AsyncSession, upload_id: str,
     if upload is None:
         raise NotFound(f"导入批次 {upload_id} 不存在")
     if not _may_read_upload(principal, upload):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="只有县乡村振兴局和报送部门可查看导入报告")
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            detail="只有县乡村振兴局和报送部门可查看导入报告")
     return upload
 
 
