@@ -30,12 +30,7 @@ from fangpin_common.events.monitoring import CaseOpened, CaseOpenedData
 from fangpin_common.metrics import Metrics
 from fangpin_common.natsserver import NatsServer
 from fangpin_common.outbox import Relay
-from fangpin_common.testing import (
-    COUNTY_CONFIG,
-    POSTGRES_URL,
-    drop_schema,
-    ensure_postgres_database,
-)
+from fangpin_common.testing import COUNTY_CONFIG, POSTGRES_URL, drop_schema, ensure_postgres_database
 from fangpin_monitoring.settings import MonitoringSettings
 
 BATCH = 500
