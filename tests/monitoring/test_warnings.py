@@ -2,6 +2,11 @@
 
 from datetime import date, timedelta
 
+import pytest
+
+from fangpin_common.testing import running, settings_for
+from fangpin_monitoring.main import create_app
+from fangpin_monitoring.settings import MonitoringSettings
 from fangpin_monitoring.warnings.models import RiskWarning
 
 from .conftest import TODAY, member
@@ -23,6 +28,16 @@ from .support import (
 
 EDUCATION = department("county.education")
 CIVIL = department("county.civil_affairs")
+
+
+@pytest.fixture
+async def monitoring(database, nats_server, clock):
+    """The service without its relay, so that "nothing changed" is exact (the outbox)."""
+    settings = settings_for(MonitoringSettings, database, nats_server.url, run_relay=False)
+    app = create_app(settings, clock)
+    async with running(app) as client:
+        client.app = app
+        yield client
 
 
 async def test_a_file_matches_by_resident_id_and_reports_the_rest(monitoring):
