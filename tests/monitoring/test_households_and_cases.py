@@ -116,13 +116,14 @@ async def test_case_opens_deadlines_and_helper_meets_one(monitoring):
     case = r.json()
     assert {d["kind"]: d["due_on"] for d in case["deadlines"]} == {
         "case.helper": (TODAY + timedelta(days=5)).isoformat(),
-        "case.plan": (TODAY + timedelta(days=10)).isoformat()}
+        "case.plan": (TODAY + timedelta(days=10)).isoformat(),
+        "case.assessment": "2024-10-10"}  # six calendar months (M9)
     r = await monitoring.post(f"/api/v1/cases/{case['id']}/helpers", headers=TOWNSHIP,
                               json={"name": "黄帮扶", "unit": "county.agriculture"})
     assert r.status_code == 201, r.text
     case = (await monitoring.get(f"/api/v1/cases/{case['id']}", headers=TOWNSHIP)).json()
     states = {d["kind"]: d["state"] for d in case["deadlines"]}
-    assert states == {"case.helper": "met", "case.plan": "open"}
+    assert states == {"case.helper": "met", "case.plan": "open", "case.assessment": "open"}
     household_now = (await monitoring.get(f"/api/v1/households/{h['id']}",
                                           headers=TOWNSHIP)).json()
     assert household_now["category"] == "监测户"

@@ -65,7 +65,8 @@ class Unit(_Model):
 
 
 class DeadlineConfig(_Model):
-    days: int = Field(ge=0)
+    days: int = Field(default=0, ge=0)
+    months: int = Field(default=0, ge=0)  # calendar months, before the days (6-month assessment)
     warn_days: int = Field(default=1, ge=0)
     # The unit that answers for it ("township", "village", "county", or a unit code).
     responsible: str = "township"
@@ -143,11 +144,12 @@ class County(_Model):
     def unit(self, code: str) -> Unit | None:
         return next((u for u in self.all_units() if u.code == code), None)
 
-    def deadline_rule(self, kind: str, default_days: int, default_warn: int = 1) -> DeadlineRule:
+    def deadline_rule(self, kind: str, default_days: int, default_warn: int = 1,
+                      default_months: int = 0) -> DeadlineRule:
         conf = self.deadlines.get(kind)
         if conf is None:
-            return DeadlineRule(kind, default_days, default_warn)
-        return DeadlineRule(kind, conf.days, conf.warn_days)
+            return DeadlineRule(kind, default_days, default_warn, default_months)
+        return DeadlineRule(kind, conf.days, conf.warn_days, conf.months)
 
     def business_date_is_valid(self, day: date, today: date) -> bool:
         return day <= today

@@ -31,14 +31,28 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class DeadlineRule:
-    """A county-configured deadline: due `days` after its start, announced `warn_days` before."""
+    """A county-configured deadline: due `months` and `days` after its start (the 6-month risk
+    assessment counts calendar months), announced `warn_days` before."""
 
     kind: str
     days: int
     warn_days: int = 1
+    months: int = 0
 
     def due_on(self, started_on: date) -> date:
-        return started_on + timedelta(days=self.days)
+        return add_months(started_on, self.months) + timedelta(days=self.days)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later, or the month's last day when it is shorter
+    (31 August + 6 months → 28 or 29 February)."""
+    if not months:
+        return day
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    next_first = date(year + (month == 12), month % 12 + 1, 1)
+    return date(year, month, min(day.day, (next_first - timedelta(days=1)).day))
 
 
 def status_on(due_on: date, today: date, met_on: date | None = None) -> str:
@@ -82,6 +96,26 @@ async def open_deadline(
         created_at=now,
     ))
     return deadline_id
+
+
+async def open_deadlines(session: AsyncSession, rule: DeadlineRule, items: list[Mapping[str, Any]],
+                         *, subject_type: str, started_on: date, now) -> int:
+    """Open many deadlines of one rule in one statement (a monthly round, an imported file).
+
+    Each item has `subject_id` and optionally household_id, township, village, context.
+    """
+    if not items:
+        return 0
+    due = rule.due_on(started_on)
+    due_soon = max(started_on, due - timedelta(days=rule.warn_days))
+    await session.execute(DEADLINES.insert(), [{
+        "id": str(uuid4()), "kind": rule.kind, "subject_type": subject_type,
+        "subject_id": item["subject_id"], "household_id": item.get("household_id"),
+        "township": item.get("township"), "village": item.get("village"),
+        "started_on": started_on, "due_on": due, "due_soon_on": due_soon, "state": "open",
+        "context": dict(item.get("context") or {}), "created_at": now,
+    } for item in items])
+    return len(items)
 
 
 async def meet_deadline(session: AsyncSession, kind: str, subject_id: str, on: date) -> bool:

@@ -149,9 +149,268 @@ class VisitDueSoon(CloudEvent):
     data: DeadlineData
 
 
+# --- Warnings (M4, M5, M7): departmental data comparison ------------------------------------
+
+class WarningRaisedData(EventData):
+    warning_id: str
+    kind: str
+    source: str  # "department" (a compared file) or a manual clue
+    household_id: str
+    member_id: str | None = None
+    township: str
+    village: str
+    risk_type: str
+    reason: str
+    upload_id: str | None = None
+    raised_on: date
+    verify_due_on: date
+
+
+@register
+class WarningRaised(CloudEvent):
+    """A department's data (or a clue) points at a household: the township must verify it."""
+
+    type: Literal["fangpin.monitoring.warning.raised"] = "fangpin.monitoring.warning.raised"
+    data: WarningRaisedData
+
+
+class WarningVerifiedData(EventData):
+    warning_id: str
+    kind: str
+    household_id: str
+    township: str
+    village: str
+    decision: Literal["include", "dismiss"]
+    reason: str | None = None
+    verified_on: date
+    late: bool
+    identification_id: str | None = None
+
+
+@register
+class WarningVerified(CloudEvent):
+    type: Literal["fangpin.monitoring.warning.verified"] = "fangpin.monitoring.warning.verified"
+    data: WarningVerifiedData
+
+
+@register
+class WarningVerificationDueSoon(CloudEvent):
+    type: Literal["fangpin.monitoring.warning.verification_due_soon"] = (
+        "fangpin.monitoring.warning.verification_due_soon"
+    )
+    data: DeadlineData
+
+
+@register
+class WarningVerificationOverdue(CloudEvent):
+    type: Literal["fangpin.monitoring.warning.verification_overdue"] = (
+        "fangpin.monitoring.warning.verification_overdue"
+    )
+    data: DeadlineData
+
+
+# --- Identification (M1) --------------------------------------------------------------------
+
+class IdentificationStartedData(EventData):
+    identification_id: str
+    household_id: str
+    township: str
+    village: str
+    source: str
+    warning_id: str | None = None
+    risk_types: list[str]
+    started_on: date
+
+
+@register
+class IdentificationStarted(CloudEvent):
+    type: Literal["fangpin.monitoring.identification.started"] = (
+        "fangpin.monitoring.identification.started"
+    )
+    data: IdentificationStartedData
+
+
+class IdentificationStepData(EventData):
+    identification_id: str
+    household_id: str
+    township: str
+    village: str
+    step: str
+    outcome: Literal["pass", "reject"]
+    done_on: date
+    due_on: date | None = None
+    late: bool
+    next_step: str | None = None
+    case_id: str | None = None
+
+
+@register
+class IdentificationStepRecorded(CloudEvent):
+    type: Literal["fangpin.monitoring.identification.step_recorded"] = (
+        "fangpin.monitoring.identification.step_recorded"
+    )
+    data: IdentificationStepData
+
+
+@register
+class IdentificationStepDueSoon(CloudEvent):
+    type: Literal["fangpin.monitoring.identification.step_due_soon"] = (
+        "fangpin.monitoring.identification.step_due_soon"
+    )
+    data: DeadlineData
+
+
 @register
 class VisitOverdue(CloudEvent):
     """A monthly grid visit or the Q1 full visit of a household is overdue."""
 
     type: Literal["fangpin.monitoring.visit.overdue"] = "fangpin.monitoring.visit.overdue"
     data: DeadlineData
+
+
+@register
+class IdentificationStepOverdue(CloudEvent):
+    type: Literal["fangpin.monitoring.identification.step_overdue"] = (
+        "fangpin.monitoring.identification.step_overdue"
+    )
+    data: DeadlineData
+
+
+# --- Assistance plans (M8) ------------------------------------------------------------------
+
+class PlanFiledData(EventData):
+    case_id: str
+    household_id: str
+    township: str
+    village: str
+    plan_id: str
+    filed_on: date
+    late: bool
+    measure_types: list[str]
+    developmental: int
+    safety_net: int
+    labour: str  # full | weak | none
+    labour_warnings: list[str]
+
+
+@register
+class CasePlanFiled(CloudEvent):
+    type: Literal["fangpin.monitoring.case.plan_filed"] = "fangpin.monitoring.case.plan_filed"
+    data: PlanFiledData
+
+
+class MeasureAddedData(EventData):
+    case_id: str
+    household_id: str
+    township: str
+    village: str
+    measure_id: str
+    measure_type: str
+    measure_kind: str  # developmental | safety_net | other
+    responsible_unit: str
+    status: str
+    start_on: date
+
+
+@register
+class CaseMeasureAdded(CloudEvent):
+    type: Literal["fangpin.monitoring.case.measure_added"] = (
+        "fangpin.monitoring.case.measure_added"
+    )
+    data: MeasureAddedData
+
+
+# --- Income (M6, M12) -----------------------------------------------------------------------
+
+@register
+class IncomeCollectionDueSoon(CloudEvent):
+    type: Literal["fangpin.monitoring.income.collection_due_soon"] = (
+        "fangpin.monitoring.income.collection_due_soon"
+    )
+    data: DeadlineData
+
+
+@register
+class IncomeCollectionOverdue(CloudEvent):
+    type: Literal["fangpin.monitoring.income.collection_overdue"] = (
+        "fangpin.monitoring.income.collection_overdue"
+    )
+    data: DeadlineData
+
+
+# --- Risk assessment and elimination (M9) ---------------------------------------------------
+
+@register
+class CaseAssessmentDue(CloudEvent):
+    """Six months after inclusion: the case is due for a risk assessment."""
+
+    type: Literal["fangpin.monitoring.case.assessment_due"] = (
+        "fangpin.monitoring.case.assessment_due"
+    )
+    data: DeadlineData
+
+
+@register
+class CaseAssessmentOverdue(CloudEvent):
+    type: Literal["fangpin.monitoring.case.assessment_overdue"] = (
+        "fangpin.monitoring.case.assessment_overdue"
+    )
+    data: DeadlineData
+
+
+class AssessedData(EventData):
+    case_id: str
+    household_id: str
+    township: str
+    village: str
+    assessment_id: str
+    assessed_on: date
+    conclusion: Literal["continue", "propose_elimination"]
+    late: bool
+
+
+@register
+class CaseAssessed(CloudEvent):
+    type: Literal["fangpin.monitoring.case.assessed"] = "fangpin.monitoring.case.assessed"
+    data: AssessedData
+
+
+class EliminationStepData(EventData):
+    case_id: str
+    household_id: str
+    township: str
+    village: str
+    elimination_id: str
+    step: str
+    outcome: Literal["pass", "reject"]
+    done_on: date
+    next_step: str | None = None
+
+
+@register
+class CaseEliminationStepRecorded(CloudEvent):
+    type: Literal["fangpin.monitoring.case.elimination_step_recorded"] = (
+        "fangpin.monitoring.case.elimination_step_recorded"
+    )
+    data: EliminationStepData
+
+
+class RiskEliminatedData(EventData):
+    case_id: str
+    household_id: str
+    township: str
+    village: str
+    elimination_id: str
+    inclusion_date: date
+    eliminated_on: date
+    months_monitored: int
+
+
+@register
+class CaseRiskEliminated(CloudEvent):
+    """County approval: the case is closed; the household's record stays."""
+
+    type: Literal["fangpin.monitoring.case.risk_eliminated"] = (
+        "fangpin.monitoring.case.risk_eliminated"
+    )
+    data: RiskEliminatedData

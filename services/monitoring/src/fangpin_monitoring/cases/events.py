@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fangpin_common.deadlines import DeadlineEvents
 from fangpin_common.events.monitoring import (
+    CaseAssessmentDue,
+    CaseAssessmentOverdue,
     CaseHelperAssigned,
     CaseHelperDueSoon,
     CaseHelperOverdue,
@@ -14,11 +16,14 @@ from fangpin_common.events.monitoring import (
     HelperAssignedData,
 )
 from fangpin_monitoring.cases.models import Case, Helper
-from fangpin_monitoring.cases.rules import HELPER_DEADLINE, PLAN_DEADLINE
+from fangpin_monitoring.cases.rules import ASSESSMENT_DEADLINE, HELPER_DEADLINE, PLAN_DEADLINE
 
 DEADLINE_EVENTS = {
     HELPER_DEADLINE: DeadlineEvents(due_soon=CaseHelperDueSoon, overdue=CaseHelperOverdue),
     PLAN_DEADLINE: DeadlineEvents(due_soon=CasePlanDueSoon, overdue=CasePlanOverdue),
+    # due_soon fires on the due date itself (warn 0 days): "the assessment falls due".
+    ASSESSMENT_DEADLINE: DeadlineEvents(due_soon=CaseAssessmentDue,
+                                        overdue=CaseAssessmentOverdue),
 }
 
 

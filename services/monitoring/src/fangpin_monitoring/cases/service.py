@@ -58,6 +58,12 @@ async def open_case(session: AsyncSession, data: CaseCreate, principal: Principa
             subject_id=case.id, started_on=case.inclusion_date, now=now,
             household_id=household.id, township=household.township, village=household.village,
             context={"case_id": case.id, "category": case.category})
+    await open_deadline(
+        session, county.deadline_rule(rules.ASSESSMENT_DEADLINE, 0, rules.ASSESSMENT_WARN_DAYS,
+                                      rules.ASSESSMENT_MONTHS),
+        subject_type="case", subject_id=case.id, started_on=case.inclusion_date, now=now,
+        household_id=household.id, township=household.township, village=household.village,
+        context={"case_id": case.id, "category": case.category})
     await audit.record(session, principal, entity_type="case", entity_id=case.id, action="open",
                        before=None, after=case.model_dump(mode="json"), now=now)
     await outbox.emit(session, case_opened(case, now))
