@@ -101,6 +101,20 @@ def _configure_sqlite(engine: AsyncEngine, begin: str) -> None:
         connection.exec_driver_sql(begin)
 
 
+async def ensure_postgres_database(url: str) -> None:
+    """Create the PostgreSQL database of `url` when it does not exist yet."""
+    import asyncpg
+
+    u = make_url(url)
+    conn = await asyncpg.connect(host=u.host, port=u.port or 5432, user=u.username,
+                                 password=u.password, database="postgres", timeout=10)
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname=$1", u.database):
+            await conn.execute(f'CREATE DATABASE "{u.database}"')
+    finally:
+        await conn.close()
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 

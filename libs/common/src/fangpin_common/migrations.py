@@ -11,7 +11,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import MetaData, text
 
-from fangpin_common.db import create_engine
+from fangpin_common.db import create_engine, ensure_postgres_database
 from fangpin_common.settings import ServiceSettings
 
 SERVICES = ("monitoring", "employment", "industry", "notifications")
@@ -31,6 +31,8 @@ def alembic_config(service: str, settings: ServiceSettings) -> Config:
 
 
 async def _run(settings: ServiceSettings, action: Any) -> None:
+    if settings.is_postgres:
+        await ensure_postgres_database(settings.resolved_database_url())
     engine = create_engine(settings)
     try:
         if settings.schema:

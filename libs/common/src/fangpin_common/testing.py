@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from fangpin_common import migrations
 from fangpin_common.auth import Principal, issue_token
 from fangpin_common.county import load_county, township_unit, village_unit
+from fangpin_common.db import ensure_postgres_database  # noqa: F401  (re-exported for benches)
 from fangpin_common.natsserver import NatsServer
 from fangpin_common.settings import ServiceSettings
 
@@ -30,20 +31,6 @@ COUNTY_CONFIG = REPO_ROOT / "config" / "county.yaml"
 POSTGRES_URL = os.environ.get("FANGPIN_TEST_POSTGRES_URL",
                               "postgresql+asyncpg://postgres@127.0.0.1:5432/fangpin_test")
 BACKENDS = ("sqlite", "postgresql")
-
-
-async def ensure_postgres_database(url: str) -> None:
-    import asyncpg
-
-    u = make_url(url)
-    conn = await asyncpg.connect(host=u.host, port=u.port or 5432, user=u.username,
-                                 password=u.password, database="postgres", timeout=5)
-    try:
-        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname=$1", u.database)
-        if not exists:
-            await conn.execute(f'CREATE DATABASE "{u.database}"')
-    finally:
-        await conn.close()
 
 
 async def drop_schema(url: str, schema: str) -> None:
