@@ -30,7 +30,12 @@ from fangpin_common.events.monitoring import CaseOpened, CaseOpenedData
 from fangpin_common.metrics import Metrics
 from fangpin_common.natsserver import NatsServer
 from fangpin_common.outbox import Relay
-from fangpin_common.testing import COUNTY_CONFIG, POSTGRES_URL, drop_schema, ensure_postgres_database
+from fangpin_common.testing import (
+    COUNTY_CONFIG,
+    POSTGRES_URL,
+    drop_schema,
+    ensure_postgres_database,
+)
 from fangpin_monitoring.settings import MonitoringSettings
 
 BATCH = 500
@@ -64,7 +69,8 @@ def published(metrics: Metrics) -> float:
                for s in m.samples if s.name.endswith("_total"))
 
 
-async def relay_publish(settings: MonitoringSettings, events: list[CaseOpened]) -> tuple[float, float]:
+async def relay_publish(settings: MonitoringSettings,
+                        events: list[CaseOpened]) -> tuple[float, float]:
     await migrations.upgrade("monitoring", settings)
     db = Database(settings)
     metrics = Metrics("monitoring")

@@ -258,8 +258,8 @@ class Consumer:
 
     async def _mark_processed(self, session: AsyncSession, event: CloudEvent) -> bool:
         """Insert the event id; False when this consumer has applied it already."""
-        insert = (postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert)(
-            PROCESSED_EVENTS)
+        dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+        insert = dialect.insert(PROCESSED_EVENTS)
         result = await session.execute(insert.values(
             consumer=self.sub.durable, event_id=event.id, event_type=event.type,
             processed_at=self.clock.now()).on_conflict_do_nothing())

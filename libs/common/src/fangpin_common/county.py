@@ -101,7 +101,7 @@ class County(_Model):
     industry: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "County":
+    def _consistent(self) -> County:
         codes = [t.code for t in self.townships]
         if len(set(codes)) != len(codes):
             raise ValueError("township codes must be unique")

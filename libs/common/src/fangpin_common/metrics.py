@@ -9,6 +9,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.requests import Request
 from starlette.responses import Response
 
+CallNext = Callable[[Request], Awaitable[Response]]
+
 
 class Metrics:
     def __init__(self, service: str) -> None:
@@ -58,8 +60,8 @@ class Metrics:
             ["service", "kind", "state"], registry=r,
         )
 
-    def middleware(self) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-        async def record(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    def middleware(self) -> Callable[[Request, CallNext], Awaitable[Response]]:
+        async def record(request: Request, call_next: CallNext) -> Response:
             started = time.perf_counter()
             status = 500
             try:

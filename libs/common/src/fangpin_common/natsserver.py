@@ -71,7 +71,7 @@ class NatsServer:
             lines.insert(2, f"http: {self.host}:{self.http_port}")
         return "\n".join(lines) + "\n"
 
-    def start(self, log_file: Path | None = None) -> "NatsServer":
+    def start(self, log_file: Path | None = None) -> NatsServer:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         config = self.store_dir / "nats.conf"
         config.write_text(self.config_text())

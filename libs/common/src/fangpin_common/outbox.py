@@ -4,8 +4,9 @@
 relay claims rows (SKIP LOCKED plus a lease on PostgreSQL; SQLite has a single writer),
 publishes them with `Nats-Msg-Id` = event id, waits for JetStream's acks and deletes what
 was acknowledged. Sends go out in claim order; a retried event may arrive after later ones,
-so consumers rely on event ids and their own state, not on arrival order across failures. Whatever fails is retried with back-off; a duplicate publish after a
-crash is dropped by JetStream's duplicate window and by the consumers' processed-id table.
+so consumers rely on event ids and their own state, not on arrival order across failures.
+Whatever fails is retried with back-off; a duplicate publish after a crash is dropped by
+JetStream's duplicate window and by the consumers' processed-id table.
 """
 
 from __future__ import annotations

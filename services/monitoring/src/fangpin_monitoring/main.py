@@ -16,9 +16,9 @@ from fangpin_monitoring.identification.router import router as identification_ro
 from fangpin_monitoring.imports.router import router as imports_router
 from fangpin_monitoring.income.events import DEADLINE_EVENTS as INCOME_DEADLINES
 from fangpin_monitoring.income.router import router as income_router
-from fangpin_monitoring.platform.router import router as platform_router
 from fangpin_monitoring.plans.router import lists as plan_lists_router
 from fangpin_monitoring.plans.router import router as plans_router
+from fangpin_monitoring.platform.router import router as platform_router
 from fangpin_monitoring.settings import MonitoringSettings
 from fangpin_monitoring.visits.events import DEADLINE_EVENTS as VISIT_DEADLINES
 from fangpin_monitoring.visits.jobs import open_visit_deadlines_daily

@@ -1,4 +1,5 @@
-"""The notifications service's table base: its own metadata, shared infrastructure tables included."""
+"""The notifications service's table base: its own metadata, with the shared infrastructure
+tables."""
 
 from sqlmodel import SQLModel
 

@@ -14,7 +14,6 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from fangpin_common import migrations
-
 from fangpin_common.clock import Clock
 from fangpin_common.consumer import Subscription
 from fangpin_common.service import ServiceContext, ServiceSpec, build_app

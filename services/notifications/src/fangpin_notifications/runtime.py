@@ -29,7 +29,7 @@ from fangpin_notifications.metrics import NotificationMetrics, notification_metr
 from fangpin_notifications.routing.rules import RuleSet, load_rules
 from fangpin_notifications.settings import PUSH_CHANNELS, NotificationsSettings
 
-_instances: WeakKeyDictionary[Any, "Notifier"] = WeakKeyDictionary()
+_instances: WeakKeyDictionary[Any, Notifier] = WeakKeyDictionary()
 
 
 class Notifier:
@@ -60,7 +60,7 @@ class Notifier:
                         for name in PUSH_CHANNELS}
 
     @classmethod
-    def of(cls, ctx: ServiceContext) -> "Notifier":
+    def of(cls, ctx: ServiceContext) -> Notifier:
         found = _instances.get(ctx.db)
         if found is None:
             found = _instances[ctx.db] = cls(ctx)

@@ -106,7 +106,7 @@ class NotificationsSettings(ServiceSettings):
     directory_cache_seconds: float = 5.0
 
     @model_validator(mode="after")
-    def _known_channels(self) -> "NotificationsSettings":
+    def _known_channels(self) -> NotificationsSettings:
         unknown = set(self.channels) - set(PUSH_CHANNELS)
         if unknown:
             raise ValueError(f"channels: unknown channel(s) {sorted(unknown)}; "

@@ -70,7 +70,8 @@ def asyncapi() -> dict[str, Any]:
         "info": {
             "title": "Fangpin events",
             "version": "1",
-            "description": "CloudEvents 1.0 (JSON) published on NATS JetStream; the subject is the event type.",
+            "description": "CloudEvents 1.0 (JSON) published on NATS JetStream; "
+                           "the subject is the event type.",
         },
         "defaultContentType": "application/json",
         "channels": channels,

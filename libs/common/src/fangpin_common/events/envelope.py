@@ -8,7 +8,7 @@ from uuid import uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-_REGISTRY: dict[str, type["CloudEvent"]] = {}
+_REGISTRY: dict[str, type[CloudEvent]] = {}
 
 
 class EventData(BaseModel):
@@ -34,7 +34,7 @@ class CloudEvent(BaseModel):
     data: Any
 
     @model_validator(mode="after")
-    def _derive(self) -> "CloudEvent":
+    def _derive(self) -> CloudEvent:
         # "fangpin.monitoring.case.opened" comes from "/fangpin/monitoring".
         if not self.source:
             object.__setattr__(self, "source", "/" + "/".join(self.type.split(".")[:2]))

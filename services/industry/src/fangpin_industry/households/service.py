@@ -20,7 +20,6 @@ from fangpin_industry.access import ensure_reach, sees_all
 from fangpin_industry.config import IndustryConfig
 from fangpin_industry.households import rules
 from fangpin_industry.households.events import measure_recorded
-from fangpin_industry.projects.models import Project
 from fangpin_industry.households.models import (
     CoverageFigures,
     CoverageReport,
@@ -34,6 +33,7 @@ from fangpin_industry.households.models import (
     MeasureCreate,
     MeasureRead,
 )
+from fangpin_industry.projects.models import Project
 from fangpin_industry.specialties.service import village_lists
 from fangpin_industry.sql import insert_if_absent
 

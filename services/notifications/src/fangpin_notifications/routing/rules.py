@@ -243,8 +243,9 @@ def load_rules(county: County, source_text: str | None = None) -> RuleSet:
             problem((*loc, "escalate"), "escalation needs the inbox channel: only an inbox "
                                         "reminder can be acknowledged")
         if rule.name in names:
-            problem((*loc, "id"), f"rule id {rule.name!r} is used twice (routing[{names[rule.name]}]"
-                                  f"): give each rule of the same event an id")
+            first = names[rule.name]
+            problem((*loc, "id"), f"rule id {rule.name!r} is used twice (routing[{first}]): "
+                                  "give each rule of the same event an id")
         names.setdefault(rule.name, i)
         if len(problems) == before:
             rules.append(_normalised(rule, county))

@@ -7,10 +7,10 @@ redelivered or replayed event can never make a second one.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
-import random
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
