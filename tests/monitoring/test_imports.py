@@ -274,16 +274,18 @@ async def test_bulk_rows_roll_back_with_their_transaction(app):
             "available_at": now, "attempts": 0}
     with pytest.raises(RuntimeError):
         async with app.app.state.db.unit_of_work() as session:
-            await bulk_insert(session, OUTBOX, [row_])
+            await bulk_insert(session, OUTBOX, [row_ | {"id": f"r{i}"} for i in range(60)])
             raise RuntimeError("fails after the rows were written")
     assert await count(app, OUTBOX) == 0
     async with app.app.state.db.unit_of_work() as session:
         await bulk_insert(session, OUTBOX, [row_])
     assert await count(app, OUTBOX) == 1
     # A broken constraint surfaces as SQLAlchemy's IntegrityError on both paths.
-    with pytest.raises(IntegrityError):
-        async with app.app.state.db.unit_of_work() as session:
-            await bulk_insert(session, OUTBOX, [row_ | {"id": "e2"}, row_ | {"id": "e2"}])
+    many = [row_ | {"id": f"m{i}"} for i in range(60)]  # enough for COPY on PostgreSQL
+    for rows in ([row_ | {"id": "e2"}, row_ | {"id": "e2"}], many + [many[0]]):
+        with pytest.raises(IntegrityError):
+            async with app.app.state.db.unit_of_work() as session:
+                await bulk_insert(session, OUTBOX, rows)
     assert await count(app, OUTBOX) == 1
 
 

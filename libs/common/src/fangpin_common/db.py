@@ -178,17 +178,21 @@ class Database:
             await self._read_engine.dispose()
 
 
+# Below this many rows a plain INSERT is quicker than COPY's extra round trips.
+COPY_THRESHOLD = 50
+
+
 async def bulk_insert(session: AsyncSession, table: Any, rows: list[dict[str, Any]]) -> None:
     """Insert many rows (all with the same keys) in the caller's transaction.
 
-    PostgreSQL gets them through COPY on the session's own connection (an order of magnitude
-    faster than executemany for bulk imports); SQLite through executemany. Values pass the
+    PostgreSQL gets many through COPY on the session's own connection (an order of magnitude
+    faster than executemany for bulk imports); a few rows, and SQLite, through executemany. Values pass the
     columns' bind processing first (UTC datetimes, JSON), so both receive what an INSERT would.
     """
     if not rows:
         return
     connection = await session.connection()
-    if connection.dialect.name != "postgresql":
+    if connection.dialect.name != "postgresql" or len(rows) < COPY_THRESHOLD:
         await session.execute(table.insert(), rows)
         return
     columns = list(rows[0])

@@ -10,11 +10,13 @@ lock (per schema) before it inserts change rows and keeps it until it commits or
 so a second writer can only draw its sequence numbers after the first has finished: a row
 can never become visible below a position already handed out, and `seq` is a safe cursor.
 Writers of household changes are serialised only from their change-log insert to their
-commit (the end of a request: `households.service.announce`; once per import, after all of its
-rows), while everything else runs concurrently. Unlike handing out only rows older than the
-oldest transaction in flight (`pg_snapshot_xmin`), this never stalls the feed behind a long or
-idle transaction elsewhere on the PostgreSQL cluster — a real risk with one database shared by
-the services (and seen in practice: one idle-in-transaction session froze such a feed).
+commit: a request's changes are logged when its transaction commits (`record_at_commit`, after
+the last flush), an import's once after all of its rows; everything else runs concurrently,
+and no row lock is ever awaited while the tail lock is held. Unlike handing out only rows
+older than the oldest transaction in flight (`pg_snapshot_xmin`), this never stalls the feed
+behind a long or idle transaction elsewhere on the PostgreSQL cluster — a real risk with one
+database shared by the services (seen in practice: one idle-in-transaction session in another
+database froze such a feed for minutes).
 
 On SQLite writers are serialised anyway (`BEGIN IMMEDIATE` takes the write lock for the
 whole transaction), so the same rule holds without a lock.
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fangpin_common.db import bulk_insert
@@ -46,6 +48,33 @@ async def record(session: AsyncSession, changes: list[tuple[str, int]], origin: 
     await bulk_insert(session, TABLE, [
         {"household_id": household_id, "revision": revision, "origin": origin,
          "changed_at": now} for household_id, revision in changes])
+
+
+_PENDING = "fangpin_household_changes"
+_LISTENING = "fangpin_household_changes_listening"
+
+
+def record_at_commit(session: AsyncSession, changes: list[tuple[str, int]], origin: str,
+                     now: datetime) -> None:
+    """Log (household_id, revision) changes when the caller's transaction commits (and not if
+    it rolls back): the tail lock is then held for the commit alone."""
+    sync = session.sync_session
+    sync.info.setdefault(_PENDING, []).extend(
+        {"household_id": household_id, "revision": revision, "origin": origin,
+         "changed_at": now} for household_id, revision in changes)
+    if not sync.info.get(_LISTENING):
+        event.listen(sync, "before_commit", _log_pending)
+        sync.info[_LISTENING] = True
+
+
+def _log_pending(sync) -> None:
+    rows = sync.info.pop(_PENDING, None)
+    if not rows:
+        return
+    sync.flush()  # every other write first: no row lock is awaited under the tail lock
+    if sync.bind.dialect.name == "postgresql":
+        sync.execute(_TAIL_LOCK)
+    sync.execute(TABLE.insert(), rows)
 
 
 async def read_after(session: AsyncSession, after: int, limit: int) -> list:

@@ -67,12 +67,10 @@ async def announce(session: AsyncSession, household: Household, members: list[Me
     """Every household write ends here: the upserted event, and the change log the provincial
     platform pulls from (changes its own batches made are not echoed back to it).
 
-    Logging a change holds the change log's tail until the commit (changes/service.py), so it
-    comes last: pending writes are flushed first, and a caller must not write after it."""
+    The change is logged when the transaction commits (changes/service.py)."""
     await outbox.emit(session, household_upserted(household, members, now))
     if origin != "platform" and log_change:
-        await session.flush()
-        await changes.record(session, [(household.id, household.revision)], origin, now)
+        changes.record_at_commit(session, [(household.id, household.revision)], origin, now)
 
 
 def _member_rows(household_id: str, members: list[MemberCreate],
