@@ -8,9 +8,11 @@ import sys
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from fangpin_common.clock import SettableClock
 from fangpin_common.natsserver import free_port, wait_for_port
+from fangpin_common.tables import OUTBOX
 from fangpin_common.testing import (
     COUNTY_CONFIG,
     REPO_ROOT,
@@ -97,7 +99,6 @@ async def test_notifications_killed_mid_stream(database, private_nats, tmp_path)
     notifications = NotificationsProcess(
         settings_for(NotificationsSettings, database, private_nats.url),
         tmp_path / "notifications.log")
-    notifications.start()
     try:
         async with running(monitoring) as mon:
             households = await create_households(monitoring, CASES)
@@ -105,6 +106,10 @@ async def test_notifications_killed_mid_stream(database, private_nats, tmp_path)
                 await asyncio.gather(*(
                     mon.post("/api/v1/cases", json=case_for(h), headers=TOWNSHIP)
                     for h in households[start:start + 20]))
+            # Started on a backlog (its durable consumer reads the stream from the start), so
+            # that it cannot keep pace with the cases being opened and the kill finds it busy.
+            await eventually(lambda: _relayed(monitoring), timeout=60)
+            notifications.start()
             # Kill it while it is working through the stream, then bring it back.
             await eventually(lambda: _at_least(notifications, CASES // 5), timeout=120)
             notifications.kill()
@@ -116,6 +121,12 @@ async def test_notifications_killed_mid_stream(database, private_nats, tmp_path)
             assert await notifications.counts() == (CASES, CASES)
     finally:
         notifications.stop()
+
+
+async def _relayed(app) -> bool:
+    """Every queued event has reached JetStream."""
+    async with app.state.db.session() as session:
+        return (await session.execute(select(func.count()).select_from(OUTBOX))).scalar() == 0
 
 
 async def _at_least(process: NotificationsProcess, n: int) -> bool:
