@@ -61,39 +61,38 @@ class DirectoryPerson(Base, table=True):
     edited_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
-CONTACT_FIELDS = ("email", "mobile", "wecom_webhook", "dingtalk_webhook", "dingtalk_secret",
-                  "webhook_url", "webhook_secret")
 
 
-class UnitCreate(SQLModel):
+class UnitContacts(SQLModel):
+    """How a unit is reached; the names are CONTACT_FIELDS."""
+
+    email: str | None = None
+    mobile: str | None = None
+    wecom_webhook: str | None = None
+    dingtalk_webhook: str | None = None
+    dingtalk_secret: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+
+
+CONTACT_FIELDS = tuple(UnitContacts.model_fields)
+
+
+class UnitCreate(UnitContacts):
     code: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=100)
     level: Level
     parent: str | None = None
     township: str | None = None
     village: str | None = None
-    email: str | None = None
-    mobile: str | None = None
-    wecom_webhook: str | None = None
-    dingtalk_webhook: str | None = None
-    dingtalk_secret: str | None = None
-    webhook_url: str | None = None
-    webhook_secret: str | None = None
 
 
-class UnitUpdate(SQLModel):
+class UnitUpdate(UnitContacts):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     level: Level | None = None
     parent: str | None = None
     township: str | None = None
     village: str | None = None
-    email: str | None = None
-    mobile: str | None = None
-    wecom_webhook: str | None = None
-    dingtalk_webhook: str | None = None
-    dingtalk_secret: str | None = None
-    webhook_url: str | None = None
-    webhook_secret: str | None = None
     active: bool | None = None
 
 
