@@ -24,6 +24,15 @@ async def record(session: AsyncSession, principal: Principal, *, entity_type: st
     ))
 
 
+async def added(session: AsyncSession, principal: Principal, row: Any, *, entity_type: str,
+                action: str = "create", entity_id: str | None = None, now: datetime) -> None:
+    """Add a new row and record it: the audit entry's `after` is the row as stored."""
+    session.add(row)
+    await session.flush()
+    await record(session, principal, entity_type=entity_type, entity_id=entity_id or row.id,
+                 action=action, before=None, after=row.model_dump(mode="json"), now=now)
+
+
 async def record_many(session: AsyncSession, principal: Principal, entries: list[dict[str, Any]],
                       now: datetime) -> None:
     """Many `record` calls in one round trip; each entry has entity_type, entity_id, action,

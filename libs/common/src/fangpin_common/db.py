@@ -186,8 +186,9 @@ async def bulk_insert(session: AsyncSession, table: Any, rows: list[dict[str, An
     """Insert many rows (all with the same keys) in the caller's transaction.
 
     PostgreSQL gets many through COPY on the session's own connection (an order of magnitude
-    faster than executemany for bulk imports); a few rows, and SQLite, through executemany. Values pass the
-    columns' bind processing first (UTC datetimes, JSON), so both receive what an INSERT would.
+    faster than executemany for bulk imports); a few rows, and SQLite, through executemany.
+    Values pass the columns' bind processing first (UTC datetimes, JSON), so both receive what
+    an INSERT would.
     """
     if not rows:
         return

@@ -41,10 +41,8 @@ async def record_item(session: AsyncSession, labourer_id: str, body: ItemCreate,
                           household_id=labourer.household_id, township=labourer.township,
                           village=labourer.village, recorded_by=principal.sub, recorded_at=now,
                           **body.model_dump())
-    session.add(item)
-    await session.flush()
-    await audit.record(session, principal, entity_type="assistance_item", entity_id=item.id,
-                       action="record", before=None, after=item.model_dump(mode="json"), now=now)
+    await audit.added(session, principal, item, entity_type="assistance_item", action="record",
+                      now=now)
     # A returnee's "251" deadline is met once the package is complete.
     completed = await completed_on(session, labourer.id, today, policy)
     if completed is not None:

@@ -47,11 +47,8 @@ async def publish(session: AsyncSession, body: PostingCreate, principal: Princip
             ensure_reach(principal, t)
     posting = JobPosting(id=str(uuid4()), published_on=today, published_by=principal.sub,
                          created_at=now, **(body.model_dump() | {"townships": townships}))
-    session.add(posting)
-    await session.flush()
-    await audit.record(session, principal, entity_type="job_posting", entity_id=posting.id,
-                       action="publish", before=None, after=posting.model_dump(mode="json"),
-                       now=now)
+    await audit.added(session, principal, posting, entity_type="job_posting", action="publish",
+                      now=now)
     await outbox.emit(session, jobs_published(posting, now))
     return posting
 

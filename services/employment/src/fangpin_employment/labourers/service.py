@@ -350,11 +350,7 @@ async def add_labourer(session: AsyncSession, body: LabourerCreate, principal: P
         village=body.village, name=body.name, sex=body.sex, birth_date=body.birth_date,
         labour_capacity=body.labour_capacity, household_category=body.household_category,
         active=active, inactive_reason=reason, revision=0, updated_at=now)
-    session.add(labourer)
-    await session.flush()
-    await audit.record(session, principal, entity_type="labourer", entity_id=labourer.id,
-                       action="create", before=None, after=labourer.model_dump(mode="json"),
-                       now=now)
+    await audit.added(session, principal, labourer, entity_type="labourer", now=now)
     return labourer
 
 

@@ -36,11 +36,7 @@ async def create_post(session: AsyncSession, body: PostCreate, principal: Princi
     ensure_reach(principal, township)
     post = Post(id=str(uuid4()), created_at=clock.now(),
                 **(body.model_dump() | {"township": township}))
-    session.add(post)
-    await session.flush()
-    await audit.record(session, principal, entity_type="welfare_post", entity_id=post.id,
-                       action="create", before=None, after=post.model_dump(mode="json"),
-                       now=clock.now())
+    await audit.added(session, principal, post, entity_type="welfare_post", now=clock.now())
     return post
 
 
@@ -69,11 +65,8 @@ async def assign(session: AsyncSession, post_id: str, body: HolderAssign, princi
         today=clock.today(), already_holding=holding_now is not None))
     row = PostHolding(id=str(uuid4()), post_id=post.id, labourer_id=labourer.id,
                       start_on=body.start_on, justification=body.justification)
-    session.add(row)
-    await session.flush()
-    await audit.record(session, principal, entity_type="welfare_post", entity_id=post.id,
-                       action="assign", before=None, after=row.model_dump(mode="json"),
-                       now=clock.now())
+    await audit.added(session, principal, row, entity_type="welfare_post", action="assign",
+                      entity_id=post.id, now=clock.now())
     return row
 
 

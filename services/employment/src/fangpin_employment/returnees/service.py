@@ -226,11 +226,7 @@ async def add_graduate(session: AsyncSession, body: GraduateCreate, principal: P
                             source="county", source_id=source_id, township=labourer.township,
                             village=labourer.village, since=since,
                             graduation_year=body.graduation_year, created_at=clock.now())
-    session.add(member)
-    await session.flush()
-    await audit.record(session, principal, entity_type="key_group_member", entity_id=member.id,
-                       action="create", before=None, after=member.model_dump(mode="json"),
-                       now=clock.now())
+    await audit.added(session, principal, member, entity_type="key_group_member", now=clock.now())
     return member
 
 

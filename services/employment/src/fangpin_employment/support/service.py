@@ -107,10 +107,8 @@ async def apply(session: AsyncSession, body: ApplicationCreate, principal: Princ
                       township=township, year=today.year, amount_fen=body.amount_fen,
                       details=details, submitted_on=today, created_by=principal.sub,
                       created_at=now)
-    session.add(row)
-    await session.flush()
-    await audit.record(session, principal, entity_type="support_application", entity_id=row.id,
-                       action="apply", before=None, after=row.model_dump(mode="json"), now=now)
+    await audit.added(session, principal, row, entity_type="support_application", action="apply",
+                      now=now)
     return row
 
 

@@ -36,11 +36,7 @@ async def create(session: AsyncSession, body: WorkshopCreate, principal: Princip
         raise DomainError("established_on", problem, "invalid_date")
     row = Workshop(id=str(uuid4()), class_since=body.established_on, created_at=clock.now(),
                    **(body.model_dump() | {"township": township}))
-    session.add(row)
-    await session.flush()
-    await audit.record(session, principal, entity_type="workshop", entity_id=row.id,
-                       action="create", before=None, after=row.model_dump(mode="json"),
-                       now=clock.now())
+    await audit.added(session, principal, row, entity_type="workshop", now=clock.now())
     return row
 
 
@@ -121,11 +117,8 @@ async def grant(session: AsyncSession, workshop_id: str, body: SubsidyAdd, princ
     if problem := rules.date_problem(body.granted_on, clock.today(), label="发放日期"):
         raise DomainError("granted_on", problem, "invalid_date")
     row = WorkshopSubsidy(id=str(uuid4()), workshop_id=workshop.id, **body.model_dump())
-    session.add(row)
-    await session.flush()
-    await audit.record(session, principal, entity_type="workshop", entity_id=workshop.id,
-                       action="subsidy", before=None, after=row.model_dump(mode="json"),
-                       now=clock.now())
+    await audit.added(session, principal, row, entity_type="workshop", action="subsidy",
+                      entity_id=workshop.id, now=clock.now())
     return row
 
 

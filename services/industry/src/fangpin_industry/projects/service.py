@@ -103,11 +103,7 @@ async def create_project(session: AsyncSession, data: ProjectCreate, principal: 
         "linkage_model": rules.normalise_model(data.linkage_model),
         "total_fen": rules.total_fen(values["funds"]), "created_by": principal.sub,
         "created_at": now, "updated_at": now}))
-    session.add(project)
-    await session.flush()
-    await audit.record(session, principal, entity_type="project", entity_id=project.id,
-                       action="admit", before=None, after=project.model_dump(mode="json"),
-                       now=now)
+    await audit.added(session, principal, project, entity_type="project", action="admit", now=now)
     await outbox.emit(session, project_admitted(project, now))
     return project
 
