@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from fangpin_common.deadlines import add_months
+from fangpin_monitoring.procedure import Procedure, Refusal
 
 STEPS: tuple[str, ...] = ("home_verification", "village_review", "public_notice",
                           "township_review", "county_approval")
@@ -31,8 +32,6 @@ ROLES = {
     "township_review": ("township", "county"),
     "county_approval": ("county",),
 }
-ROLE_NAMES = {"village": "村", "township": "乡镇", "county": "县", "department": "部门",
-              "platform": "自治区平台"}
 MIN_VERIFIERS = 2
 NOTICE_DAYS = 7
 MIN_MONTHS = 6
@@ -43,13 +42,6 @@ GUARANTEES = {
     "housing_secure": "住房安全有保障",
     "drinking_water_secure": "饮水安全有保障",
 }
-
-
-@dataclass(frozen=True)
-class Refusal:
-    field: str | tuple[str | int, ...]
-    message: str
-    code: str
 
 
 @dataclass(frozen=True)
@@ -113,40 +105,20 @@ def condition_problems(facts: Facts) -> list[Refusal]:
     return problems
 
 
-def transition(status: str, done: tuple[str, ...], step: str, role: str) -> Refusal | None:
-    if status != "in_progress":
-        label = {"approved": "已审定消除", "rejected": "已终止"}.get(status, status)
-        return Refusal("step", f"风险消除程序{label}，不能再记录步骤", "elimination_closed")
-    expected = STEPS[len(done)]
-    if step != expected:
-        if step in done:
-            return Refusal("step", f"“{STEP_NAMES[step]}”已完成，"
-                                   f"当前应进行“{STEP_NAMES[expected]}”", "step_done")
-        return Refusal("step", f"步骤顺序错误：当前应进行“{STEP_NAMES[expected]}”，"
-                               f"不能直接进行“{STEP_NAMES[step]}”", "step_order")
-    if role not in ROLES[step]:
-        who = "、".join(ROLE_NAMES[r] for r in ROLES[step])
-        return Refusal("step", f"“{STEP_NAMES[step]}”由{who}级办理，"
-                               f"{ROLE_NAMES.get(role, role)}级不能办理", "step_role")
-    return None
+PROCEDURE = Procedure(
+    name="风险消除程序", steps=STEPS, step_names=STEP_NAMES, roles=ROLES,
+    closed_labels={"approved": "已审定消除", "rejected": "已终止"},
+    closed_code="elimination_closed")
+transition = PROCEDURE.transition
 
 
 def record_problems(step: str, outcome: str, record: dict, previous_on: date, today: date,
                     min_verifiers: int = MIN_VERIFIERS,
                     notice_days: int = NOTICE_DAYS) -> list[Refusal]:
-    problems: list[Refusal] = []
-    done_on: date = record["done_on"]
-    if done_on > today:
-        problems.append(Refusal("done_on", f"办理日期 {done_on} 晚于今天（{today}）",
-                                "future_date"))
-    elif done_on < previous_on:
-        problems.append(Refusal("done_on", f"办理日期 {done_on} 早于上一步的日期 {previous_on}",
-                                "before_previous"))
+    problems = PROCEDURE.dated_problems(step, outcome, record, previous_on, today)
     if outcome == "reject":
-        if not (record.get("reason") or "").strip():
-            problems.append(Refusal("reason", f"“{STEP_NAMES[step]}”不通过须写明原因",
-                                    "reason_required"))
         return problems
+    done_on: date = record["done_on"]
     people = [p for p in record.get("people") or [] if p and p.strip()]
     if step == "home_verification" and len(set(people)) < min_verifiers:
         problems.append(Refusal("people", f"入户核实须由不少于{min_verifiers}人组成的工作组开展"

@@ -7,8 +7,9 @@ notice (5 days) → township review → county confirmation (= the inclusion dat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
+
+from fangpin_monitoring.procedure import Procedure, Refusal
 
 STEPS: tuple[str, ...] = ("risk_review", "home_check", "data_comparison", "democratic_review",
                           "township_review", "county_confirmation")
@@ -34,8 +35,6 @@ ROLES = {
     "township_review": ("township", "county"),
     "county_confirmation": ("county",),
 }
-ROLE_NAMES = {"village": "村", "township": "乡镇", "county": "县", "department": "部门",
-              "platform": "自治区平台"}
 # What a passing step must state (field, why it is needed).
 REQUIRED_TO_PASS: dict[str, tuple[tuple[str, str], ...]] = {
     "home_check": (
@@ -60,59 +59,27 @@ def step_name(step: str) -> str:
     return STEP_NAMES[step]
 
 
-@dataclass(frozen=True)
-class Refusal:
-    field: str
-    message: str
-    code: str
-
-
-def next_step(done: tuple[str, ...]) -> str | None:
-    """The step that comes after the passed steps `done` (in order), None when all are done."""
-    return STEPS[len(done)] if len(done) < len(STEPS) else None
-
-
-def transition(status: str, done: tuple[str, ...], step: str, role: str) -> Refusal | None:
-    """Why `step` cannot be recorded now by `role`, or None: the order is enforced here."""
-    if status != "in_progress":
-        label = {"confirmed": "已确认纳入", "rejected": "已终止（不予纳入）",
-                 "superseded": "已由自治区平台直接纳入"}.get(status, status)
-        return Refusal("step", f"识别程序{label}，不能再记录步骤", "identification_closed")
-    expected = next_step(done)
-    if step != expected:
-        if step in done:
-            return Refusal("step", f"“{step_name(step)}”已完成，当前应进行“{step_name(expected)}”",
-                           "step_done")
-        return Refusal("step", f"步骤顺序错误：当前应进行“{step_name(expected)}”，"
-                               f"不能直接进行“{step_name(step)}”", "step_order")
-    if role not in ROLES[step]:
-        who = "、".join(ROLE_NAMES[r] for r in ROLES[step])
-        return Refusal("step", f"“{step_name(step)}”由{who}级办理，"
-                               f"{ROLE_NAMES.get(role, role)}级不能办理", "step_role")
-    return None
+PROCEDURE = Procedure(
+    name="识别程序", steps=STEPS, step_names=STEP_NAMES, roles=ROLES,
+    closed_labels={"confirmed": "已确认纳入", "rejected": "已终止（不予纳入）",
+                   "superseded": "已由自治区平台直接纳入"},
+    closed_code="identification_closed")
+next_step = PROCEDURE.next_step
+transition = PROCEDURE.transition
 
 
 def record_problems(step: str, outcome: str, record: dict, previous_on: date,
                     today: date) -> list[Refusal]:
     """What is wrong with the facts of a step (dates, signatures, the public notice)."""
-    problems: list[Refusal] = []
-    done_on: date = record["done_on"]
-    if done_on > today:
-        problems.append(Refusal("done_on", f"办理日期 {done_on} 晚于今天（{today}）",
-                                "future_date"))
-    elif done_on < previous_on:
-        problems.append(Refusal("done_on", f"办理日期 {done_on} 早于上一步的日期 {previous_on}",
-                                "before_previous"))
+    problems = PROCEDURE.dated_problems(step, outcome, record, previous_on, today)
     if outcome == "reject":
-        if not (record.get("reason") or "").strip():
-            problems.append(Refusal("reason", f"“{step_name(step)}”不通过须写明原因",
-                                    "reason_required"))
         return problems
     for field, why in REQUIRED_TO_PASS.get(step, ()):
         value = record.get(field)
         if value in (None, "", [], False):
             problems.append(Refusal(field, why, "required_to_pass"))
     if step == "democratic_review" and not problems:
+        done_on: date = record["done_on"]
         start, end = record["notice_start"], record["notice_end"]
         if end < start:
             problems.append(Refusal("notice_end", f"公示结束日期 {end} 早于开始日期 {start}",
