@@ -9,10 +9,18 @@ from datetime import date
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from fangpin_common.deadlines import DeadlineRule
 
@@ -79,6 +87,82 @@ class TransferTarget(_Model):
     total: int = Field(ge=0)
 
 
+# What a household write may change (限级修改, M10): household fields, member fields of an
+# existing member ("member.<field>"), and adding or removing members. "*" stands for all.
+HOUSEHOLD_EDIT_FIELDS: tuple[str, ...] = (
+    "township", "village", "category", "monitoring_subcategory", "address", "phone",
+    "relocation_site", "whole_household_dibao", "dangerous_house_renovation", "disaster_hit",
+    "members.add", "members.remove",
+    "member.name", "member.id_number", "member.sex", "member.birth_date", "member.relation",
+    "member.labour_capacity", "member.in_school", "member.health", "member.phone",
+    "member.deceased",
+)
+_VILLAGE_EDITS = ["address", "phone", "relocation_site", "whole_household_dibao",
+                  "dangerous_house_renovation", "disaster_hit", "member.phone",
+                  "member.in_school", "member.health", "member.labour_capacity"]
+_TOWNSHIP_EDITS = [*_VILLAGE_EDITS, "village", "category", "monitoring_subcategory",
+                   "members.add", "members.remove", "member.relation", "member.deceased"]
+
+
+def _edit_field(value: str) -> str:
+    if value != "*" and value not in HOUSEHOLD_EDIT_FIELDS:
+        raise ValueError(f"unknown household field {value!r} (known: *, "
+                         f"{', '.join(HOUSEHOLD_EDIT_FIELDS)})")
+    return value
+
+
+EditField = Annotated[str, AfterValidator(_edit_field)]
+
+
+class FieldPermissions(_Model):
+    """Which household and member fields each role may change. The platform integration is
+    exempt (it mirrors the provincial system); department tokens do not edit households."""
+
+    county: list[EditField] = Field(default_factory=lambda: ["*"])
+    township: list[EditField] = Field(default_factory=lambda: list(_TOWNSHIP_EDITS))
+    village: list[EditField] = Field(default_factory=lambda: list(_VILLAGE_EDITS))
+
+    def allowed(self, role: str) -> frozenset[str]:
+        if role == "platform":
+            return frozenset(HOUSEHOLD_EDIT_FIELDS)
+        granted = getattr(self, role, None) if role in ("county", "township", "village") else []
+        if "*" in granted:
+            return frozenset(HOUSEHOLD_EDIT_FIELDS)
+        return frozenset(granted)
+
+
+# The 包抓包核包过 campaign's checklist items (M11): code and the plan's wording.
+class CampaignItem(_Model):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=32)
+    name: str = Field(min_length=1, max_length=50)
+
+
+DEFAULT_CAMPAIGN_ITEMS = (
+    ("income", "收入情况"),
+    ("monitoring_assistance", "监测帮扶"),
+    ("food_clothing", "不愁吃、不愁穿"),
+    ("compulsory_education", "义务教育有保障"),
+    ("basic_medical", "基本医疗有保障"),
+    ("housing_safety", "住房安全有保障"),
+    ("drinking_water", "饮水安全"),
+    ("policy_delivery", "政策落实"),
+)
+
+
+class CampaignConfig(_Model):
+    items: list[CampaignItem] = Field(
+        default_factory=lambda: [CampaignItem(code=c, name=n) for c, n in DEFAULT_CAMPAIGN_ITEMS],
+        min_length=1)
+
+    @field_validator("items")
+    @classmethod
+    def _unique(cls, items: list[CampaignItem]) -> list[CampaignItem]:
+        codes = [i.code for i in items]
+        if len(set(codes)) != len(codes):
+            raise ValueError("campaign item codes must be unique")
+        return items
+
+
 class CountyInfo(_Model):
     code: str
     name: str
@@ -96,6 +180,8 @@ class County(_Model):
     transfer_targets: list[TransferTarget] = Field(default_factory=list)
     transfer_targets_total: TransferTarget | None = None
     routing: list[dict[str, Any]] = Field(default_factory=list)
+    field_permissions: FieldPermissions = Field(default_factory=FieldPermissions)
+    campaign: CampaignConfig = Field(default_factory=CampaignConfig)
     settings: dict[str, Any] = Field(default_factory=dict)
     # Industry assistance (annex 2): read and checked by the industry service.
     industry: dict[str, Any] = Field(default_factory=dict)

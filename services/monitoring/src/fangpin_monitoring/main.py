@@ -6,6 +6,8 @@ from fastapi import FastAPI
 
 from fangpin_common.clock import Clock
 from fangpin_common.service import ServiceSpec, build_app
+from fangpin_monitoring.campaigns.events import DEADLINE_EVENTS as CAMPAIGN_DEADLINES
+from fangpin_monitoring.campaigns.router import router as campaigns_router
 from fangpin_monitoring.cases.events import DEADLINE_EVENTS
 from fangpin_monitoring.cases.router import router as cases_router
 from fangpin_monitoring.changes import models as _changes_models  # noqa: F401  (its table)
@@ -33,9 +35,9 @@ SPEC = ServiceSpec(
     # The import router first: its paths sit under /api/v1/households.
     routers=[imports_router, households_router, cases_router, platform_router, visits_router,
              warnings_router, identification_router, plans_router, plan_lists_router,
-             income_router, elimination_router],
+             income_router, elimination_router, campaigns_router],
     deadline_events=DEADLINE_EVENTS | VISIT_DEADLINES | WARNING_DEADLINES
-    | IDENTIFICATION_DEADLINES | INCOME_DEADLINES,
+    | IDENTIFICATION_DEADLINES | INCOME_DEADLINES | CAMPAIGN_DEADLINES,
     background=[open_visit_deadlines_daily],
 )
 

@@ -414,3 +414,24 @@ class CaseRiskEliminated(CloudEvent):
         "fangpin.monitoring.case.risk_eliminated"
     )
     data: RiskEliminatedData
+
+
+# -- the 包抓包核包过 verification campaign (M11) ---------------------------------------------
+@register
+class CampaignDueSoon(CloudEvent):
+    """A township's checklists of a campaign fall due soon (context: campaign and counts)."""
+
+    type: Literal["fangpin.monitoring.campaign.township_due_soon"] = (
+        "fangpin.monitoring.campaign.township_due_soon"
+    )
+    data: DeadlineData
+
+
+@register
+class CampaignOverdue(CloudEvent):
+    """The campaign's due date passed with checklists of the township not signed off."""
+
+    type: Literal["fangpin.monitoring.campaign.township_overdue"] = (
+        "fangpin.monitoring.campaign.township_overdue"
+    )
+    data: DeadlineData

@@ -96,15 +96,30 @@ class HouseholdCreate(HouseholdFields):
     members: list[MemberCreate] = Field(min_length=1)
 
 
-class HouseholdUpdate(KeyGroupFlags):
-    """A full replacement of the household's facts (members included)."""
+class MemberUpdate(MemberCreate):
+    id: str | None = Field(default=None, max_length=64,
+                           description="成员编号（读取时返回）；不填时按身份证号对应")
 
+
+class HouseholdUpdate(KeyGroupFlags):
+    """A full replacement of the household's facts (members included). Masked ID numbers and
+    phones sent back as read are kept as stored; township omitted: unchanged."""
+
+    township: str | None = Field(default=None, max_length=32, description="乡镇代码或名称")
     village: str = Field(min_length=1, max_length=64)
     category: Category
     monitoring_subcategory: Subcategory | None = None
     address: str | None = None
     phone: str | None = None
-    members: list[MemberCreate] = Field(min_length=1)
+    members: list[MemberUpdate] = Field(min_length=1)
+
+    @field_validator("members")
+    @classmethod
+    def _distinct_ids(cls, members: list[MemberUpdate]) -> list[MemberUpdate]:
+        ids = [m.id for m in members if m.id]
+        if len(set(ids)) != len(ids):
+            raise ValueError("成员编号（id）重复")
+        return members
 
 
 class MemberRead(SQLModel):

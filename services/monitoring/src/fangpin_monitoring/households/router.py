@@ -22,9 +22,10 @@ async def create_household(body: HouseholdCreate, session: SessionDep, principal
 
 @router.put("/{household_id}", response_model=HouseholdRead)
 async def update_household(household_id: str, body: HouseholdUpdate, session: SessionDep,
-                           principal: Editor, clock: ClockDep) -> HouseholdRead:
+                           principal: Editor, county: CountyDep,
+                           clock: ClockDep) -> HouseholdRead:
     household, members = await service.update_household(session, household_id, body, principal,
-                                                        clock)
+                                                        county, clock)
     return service.to_read(household, members, principal)
 
 

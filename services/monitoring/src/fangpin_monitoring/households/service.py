@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from uuid import uuid4
 
+from fastapi import HTTPException, status
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -13,7 +14,7 @@ from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.errors import DomainError, NotFound
 from fangpin_monitoring.changes import service as changes
-from fangpin_monitoring.households import rules
+from fangpin_monitoring.households import permissions, rules
 from fangpin_monitoring.households.events import household_upserted
 from fangpin_monitoring.households.models import (
     Household,
@@ -74,10 +75,23 @@ async def announce(session: AsyncSession, household: Household, members: list[Me
 
 
 def _member_rows(household_id: str, members: list[MemberCreate],
-                 keep_ids: dict[str, str] | None = None) -> list[Member]:
+                 keep_ids: dict[str, str] | None = None,
+                 ids: list[str | None] | None = None) -> list[Member]:
     keep_ids = keep_ids or {}
-    return [Member(id=keep_ids.get(m.id_number, str(uuid4())), household_id=household_id,
-                   **m.model_dump()) for m in members]
+    ids = ids or [None] * len(members)
+    fields = set(MemberCreate.model_fields)
+    return [Member(id=given or keep_ids.get(m.id_number, str(uuid4())),
+                   household_id=household_id, **m.model_dump(include=fields))
+            for m, given in zip(members, ids, strict=True)]
+
+
+class FieldsForbidden(HTTPException):
+    """403 naming each field the caller's level may not change (限级修改)."""
+
+    def __init__(self, role: str, paths: list[str]) -> None:
+        super().__init__(status.HTTP_403_FORBIDDEN, detail={
+            "msg": permissions.refusal_message(role, paths), "fields": paths})
+        self.paths = paths
 
 
 def snapshot(household: Household, members: list[Member]) -> dict:
@@ -108,21 +122,42 @@ async def create_household(session: AsyncSession, data: HouseholdCreate, princip
 
 
 async def update_household(session: AsyncSession, household_id: str, data: HouseholdUpdate,
-                           principal: Principal, clock: Clock,
+                           principal: Principal, county: County, clock: Clock,
                            origin: str = "local") -> tuple[Household, list[Member]]:
     household, members = await get_household(session, household_id, principal, lock=True)
-    ensure_reach(principal, household.township, data.village)
-    check_members(data.members, clock.today())
-    await check_not_elsewhere(session, data.members, household.id)
+    stored_ids = {m.id for m in members}
+    for i, member in enumerate(data.members):
+        if member.id and member.id not in stored_ids:
+            raise DomainError(["members", i, "id"], f"本户没有编号为 {member.id} 的成员",
+                              "unknown_member")
+    before = snapshot(household, members)
+    fields = data.model_dump(exclude={"members", "township"})
+    fields["township"] = (resolve_township(county, data.township) if data.township
+                          else household.township)
+    after = permissions.restore_masked(
+        before, fields | {"members": [m.model_dump() for m in data.members]})
+    forbidden = permissions.forbidden_changes(principal.role, before, after,
+                                              county.field_permissions)
+    if forbidden:
+        raise FieldsForbidden(principal.role, forbidden)
+    ensure_reach(principal, after["township"], data.village)
+    new_members = [MemberCreate.model_validate(m) for m in after["members"]]
+    check_members(new_members, clock.today())
+    await check_not_elsewhere(session, new_members, household.id)
+    pairs, _, _ = permissions.pair_members(before["members"], after["members"])
+    ids: list[str | None] = [None] * len(new_members)
+    for i, stored in pairs:
+        ids[i] = stored["id"]
     return await replace_household(session, household, members,
-                                   data.model_dump(exclude={"members"}), data.members,
-                                   principal, clock.now(), origin)
+                                   {k: after[k] for k in fields}, new_members,
+                                   principal, clock.now(), origin, member_ids=ids)
 
 
 async def replace_household(session: AsyncSession, household: Household, members: list[Member],
                             fields: dict, new_data: list[MemberCreate], principal: Principal,
-                            now, origin: str = "local",
-                            log_change: bool = True) -> tuple[Household, list[Member]]:
+                            now, origin: str = "local", log_change: bool = True,
+                            member_ids: list[str | None] | None = None,
+                            ) -> tuple[Household, list[Member]]:
     """Replace a checked household's facts and members (member ids kept by ID number)."""
     before = snapshot(household, members)
     for field, value in fields.items():
@@ -134,7 +169,7 @@ async def replace_household(session: AsyncSession, household: Household, members
     for member in members:
         await session.delete(member)
     await session.flush()
-    new_members = _member_rows(household.id, new_data, kept)
+    new_members = _member_rows(household.id, new_data, kept, member_ids)
     session.add_all(new_members)
     session.add(household)
     await session.flush()

@@ -25,10 +25,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from fangpin_common import audit, outbox
 from fangpin_common.auth import Principal
 from fangpin_common.clock import Clock
-from fangpin_common.county import County
+from fangpin_common.county import HOUSEHOLD_EDIT_FIELDS, County
 from fangpin_common.db import bulk_insert
 from fangpin_common.errors import Conflict, DomainError
 from fangpin_monitoring.changes import service as changes
+from fangpin_monitoring.households import permissions
 from fangpin_monitoring.households import service as households
 from fangpin_monitoring.households.events import household_upserted
 from fangpin_monitoring.households.models import Household, HouseholdFields, Member, MemberCreate
@@ -270,6 +271,45 @@ class Importer:
                                f"该身份证号已登记在户 {other}，不能同时登记在户 {here}", key,
                                "person_in_other_household")
 
+    async def check_permissions(self) -> None:
+        """Edits limited by level: a file updating registered households may change only what
+        the uploader's level may change (each refused change named by row and column)."""
+        allowed = self.county.field_permissions.allowed(self.principal.role)
+        if allowed >= set(HOUSEHOLD_EDIT_FIELDS):
+            return
+        targets = [g for g in self.groups.values() if g.target is not None and not g.bad]
+        for start in range(0, len(targets), CHUNK):
+            chunk = {g.target: g for g in targets[start:start + CHUNK]}
+            stored = (await self.session.execute(
+                select(Household).where(Household.id.in_(list(chunk))))).scalars().all()
+            members = await households.members_of(self.session, list(chunk))
+            for household in stored:
+                self.check_group_permissions(chunk[household.id],
+                                             households.snapshot(household,
+                                                                 members[household.id]))
+
+    def check_group_permissions(self, group: Group, before: dict[str, Any]) -> None:
+        fields = self.household_fields(group)
+        fields.pop("township")
+        sent = [dict(zip(MEMBER_FIELDS, values, strict=True)) for values in group.members]
+        after = permissions.restore_masked(before, fields | {"members": sent})
+        forbidden = permissions.forbidden_changes(self.principal.role, before, after,
+                                                  self.county.field_permissions)
+        if not forbidden:
+            return
+        for path in forbidden:
+            row, column = group.first_row, r.KEY
+            if path.startswith("members["):
+                index = int(path[len("members["):path.index("]")])
+                row = self.people.get(sent[index]["id_number"], (row,))[0]
+                field = path.split(".", 1)[1] if "." in path else "id_number"
+                column = r.MEMBER_BY_FIELD.get(field, r.KEY)
+            elif path in r.HOUSEHOLD_BY_FIELD:
+                row = group.value_rows.get(path, row)
+                column = r.HOUSEHOLD_BY_FIELD[path]
+            self.error(row, column, permissions.refusal_message(self.principal.role, [path]),
+                       group.key, "field_not_permitted")
+
     # -- pass 2: write ----------------------------------------------------------------------
     async def write(self) -> tuple[int, int, int]:
         created = stored = 0
@@ -352,6 +392,7 @@ class Importer:
     async def run(self, valid_only: bool) -> ImportReport:
         await asyncio.to_thread(self.scan)
         await self.check_database()
+        await self.check_permissions()
         self.errors.sort()
         reported = [_read(e) for e in self.errors[:MAX_REPORTED]]
         if self.errors and not valid_only:
