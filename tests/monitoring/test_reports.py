@@ -270,6 +270,11 @@ async def test_scope_periods_and_roles(app):
     assert township["rows"] == [BANLAN_ROW, XINCUN, BANLANCUN]
     assert township["total"] == {**BANLAN_ROW, "level": "county", "township": None,
                                  "township_name": None}
+    r = await app.get(f"{URL}.xlsx", params=march, headers=BANLAN_TOWNSHIP)
+    sheet = [list(row) for row in load_workbook(io.BytesIO(r.content))["监测帮扶情况"].iter_rows(
+        min_row=3, max_row=6, max_col=6, values_only=True)]
+    assert sheet == [["板榄镇", "小计", 4, 2, 50.0, 3], ["板榄镇", NEW_VILLAGE, 1, 0, 0.0, 1],
+                     ["板榄镇", "板榄村", 3, 2, 66.67, 2], ["合计", None, 4, 2, 50.0, 3]]
     other = await ok(await app.get(URL, params=march, headers=CHANGAN_TOWNSHIP), 200)
     assert other["rows"] == [CHANGAN_ROW, CHENGDONG]
     village = await ok(await app.get(URL, params=march, headers=NEW_VILLAGE_TOKEN), 200)

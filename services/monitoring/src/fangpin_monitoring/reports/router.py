@@ -39,7 +39,7 @@ async def monitoring(session: SessionDep, principal: Reader, county: CountyDep, 
     (M13). Township tokens see their township, village tokens their village."""
     report = await _report(session, principal, county, clock, period, start, end)
     if format == "xlsx":
-        return _xlsx(report, county)
+        return _xlsx(report, county, principal)
     return report
 
 
@@ -49,15 +49,17 @@ async def monitoring_xlsx(session: SessionDep, principal: Reader, county: County
                           clock: ClockDep, period: Period = None, start: From = None,
                           end: To = None):
     report = await _report(session, principal, county, clock, period, start, end)
-    return _xlsx(report, county)
+    return _xlsx(report, county, principal)
 
 
-def _xlsx(report: MonitoringReport, county: County):
+def _xlsx(report: MonitoringReport, county: County, principal: Principal):
+    total = rules.COUNTY_TOTAL if principal.role in ("county", "platform") else rules.TOTAL
     title = f"{county.county.name}防止返贫动态监测帮扶情况统计表（{report.period}）"
     footer = [f"统计日：{report.as_of}；预警为统计期间内发出的预警；"
               "监测对象和识别纳入为统计日状态；期限为统计期间内到期的期限。"]
-    rows = [rules.main_cells(r) for r in [*report.rows, report.total]]
-    deadlines = [line for r in [*report.rows, report.total] for line in rules.deadline_cells(r)]
+    rows = [rules.main_cells(r, total) for r in [*report.rows, report.total]]
+    deadlines = [line for r in [*report.rows, report.total]
+                 for line in rules.deadline_cells(r, total)]
     wb = export.workbook()
     export.add_table_sheet(wb, "监测帮扶情况", title, rules.MAIN_HEADERS, rows, footer,
                            widths=[12, 14] + [11] * (len(rules.MAIN_HEADERS) - 2))

@@ -139,6 +139,7 @@ def finish(row: ReportRow, median: float | None) -> None:
 
 SUBTOTAL = "小计"
 COUNTY_TOTAL = "全县合计"
+TOTAL = "合计"  # the total of a township's or a village's own report
 MAIN_COLUMNS: tuple[tuple[str, str], ...] = (
     ("visits_due", "应走访户数"),
     ("visits_done", "已走访户数"),
@@ -159,14 +160,14 @@ MAIN_HEADERS = ("乡镇", "村", *(header for _, header in MAIN_COLUMNS))
 DEADLINE_HEADERS = ("乡镇", "村", "期限类型", "按期完成", "逾期完成", "逾期未完成", "未到期")
 
 
-def place(row: ReportRow) -> tuple[str, str]:
+def place(row: ReportRow, total: str = COUNTY_TOTAL) -> tuple[str, str]:
     if row.level == "county":
-        return COUNTY_TOTAL, ""
+        return total, ""
     return row.township_name or row.township or "", row.village or SUBTOTAL
 
 
-def main_cells(row: ReportRow) -> list:
-    cells: list = list(place(row))
+def main_cells(row: ReportRow, total: str = COUNTY_TOTAL) -> list:
+    cells: list = list(place(row, total))
     for field, _ in MAIN_COLUMNS:
         value = getattr(row, field)
         if field == "visit_coverage" and value is not None:
@@ -175,6 +176,6 @@ def main_cells(row: ReportRow) -> list:
     return cells
 
 
-def deadline_cells(row: ReportRow) -> list[list]:
-    return [[*place(row), d.kind_name, d.met_on_time, d.met_late, d.open_overdue, d.open_not_due]
-            for d in row.deadlines]
+def deadline_cells(row: ReportRow, total: str = COUNTY_TOTAL) -> list[list]:
+    return [[*place(row, total), d.kind_name, d.met_on_time, d.met_late, d.open_overdue,
+             d.open_not_due] for d in row.deadlines]
