@@ -16,8 +16,8 @@ from fangpin_monitoring.warnings import rules as warning_rules
 
 MAX_DAYS = 366  # a year at most: the report is a monthly or quarterly supervision sheet
 
-# An open case is in the first stage that applies, in this order (the procedure's order, except
-# that a running elimination procedure is where the case is whatever came before).
+# An open case is in the first stage that applies: a running elimination procedure is where
+# the case is, whatever came before; otherwise the first step of assistance still missing.
 STAGES: tuple[tuple[str, str], ...] = (
     ("elimination_in_progress", "风险消除中"),
     ("awaiting_helper", "待落实帮扶责任人"),
