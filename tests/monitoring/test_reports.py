@@ -92,6 +92,10 @@ async def build_county(client) -> dict[str, str]:
     await area("板榄镇", "板榄村", [a1, a2, a3])
     await area("板榄镇", NEW_VILLAGE, [a4])
     await area("长安镇", "城东村", [b1, b2])
+    # 板榄镇 answers as a whole for its households' campaign checklists: due 03-25, not done.
+    await ok(await client.post("/api/v1/campaigns", headers=COUNTY, json={
+        "name": "一季度包抓包核包过", "start_on": "2024-03-01", "due_on": "2024-03-25",
+        "townships": ["板榄镇"]}))
     c2 = await case(a1, "2024-03-01")  # helper due 03-06, plan due 03-11
     c4 = await case(b2, "2023-09-20")  # assessment due 2024-03-20
     c5 = await case(a4, "2023-09-01")  # assessment due 2024-03-01
@@ -143,6 +147,7 @@ def deadlines(**kinds: tuple[int, int, int, int]) -> list[dict]:
              "verification": ("warning.verification", "预警核实"),
              "helper": ("case.helper", "落实帮扶责任人"), "plan": ("case.plan", "制定帮扶计划"),
              "assessment": ("case.assessment", "风险评估"),
+             "campaign": ("campaign.verification", "包抓包核包过核实"),
              "risk_review": ("identification.risk_review", "识别纳入·村级风险研判")}
     return [{"kind": names[k][0], "kind_name": names[k][1], "met_on_time": v[0],
              "met_late": v[1], "open_overdue": v[2], "open_not_due": v[3]}
@@ -194,14 +199,14 @@ BANLAN_ROW = {"level": "township", "township": BANLAN, "township_name": "板榄�
               "deadlines": deadlines(visit_monthly=(2, 0, 2, 0), visit_q1=(2, 1, 1, 0),
                                      verification=(1, 1, 1, 0), helper=(1, 1, 0, 0),
                                      plan=(1, 0, 1, 0), assessment=(0, 1, 0, 0),
-                                     risk_review=(0, 0, 1, 0))}
+                                     campaign=(0, 0, 1, 0), risk_review=(0, 0, 1, 0))}
 # The county's median of 2, 5 and 11 days is 5; its average 6.0.
 TOTAL = {"level": "county", "township": None, "township_name": None, "village": None,
          **figures((6, 3), (4, 1, 2, 1, 1), (6.0, 5.0, 11), 1, (1, 1, 1, 1, 1)),
          "deadlines": deadlines(visit_monthly=(3, 0, 3, 0), visit_q1=(3, 1, 2, 0),
                                 verification=(2, 1, 1, 0), helper=(1, 1, 1, 0),
                                 plan=(1, 0, 2, 0), assessment=(0, 1, 1, 0),
-                                risk_review=(0, 0, 1, 0))}
+                                campaign=(0, 0, 1, 0), risk_review=(0, 0, 1, 0))}
 
 
 async def test_every_figure_of_the_month_in_json_and_xlsx(app):
@@ -305,6 +310,7 @@ async def test_scope_periods_and_roles(app):
                                                     verification=(2, 1, 1, 1),
                                                     helper=(1, 1, 1, 0), plan=(1, 0, 2, 0),
                                                     assessment=(0, 1, 1, 0),
+                                                    campaign=(0, 0, 1, 0),
                                                     risk_review=(0, 0, 1, 0))}
     # A period with nothing in it: only open cases and procedures, which are the day's state.
     empty = await ok(await app.get(URL, params={"from": "2023-01-01", "to": "2023-01-31"},

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from fangpin_monitoring.campaigns import rules as campaign_rules
 from fangpin_monitoring.cases import rules as case_rules
 from fangpin_monitoring.identification import rules as identification_rules
 from fangpin_monitoring.income import rules as income_rules
@@ -36,6 +37,7 @@ _KIND_NAMES = {
     case_rules.PLAN_DEADLINE: "制定帮扶计划",
     case_rules.ASSESSMENT_DEADLINE: "风险评估",
     income_rules.COLLECTION_DEADLINE: "收入采集",
+    campaign_rules.DEADLINE: "包抓包核包过核实",
 } | {identification_rules.deadline_kind(step): f"识别纳入·{name}"
      for step, name in identification_rules.STEP_NAMES.items()}
 
@@ -115,14 +117,18 @@ def add_up(rows: list[ReportRow], *, level: str, township: str | None, township_
     out.verification_days_max = max(maxes) if maxes else None
     out.verification_days_total = sum(r.verification_days_total for r in rows)
     finish(out, median)
-    kinds: dict[str, DeadlineCounts] = {}
-    for r in rows:
-        for d in r.deadlines:
-            total = kinds.setdefault(d.kind, DeadlineCounts(kind=d.kind, kind_name=d.kind_name))
-            for state in DEADLINE_STATES:
-                setattr(total, state, getattr(total, state) + getattr(d, state))
-    out.deadlines = sorted(kinds.values(), key=lambda d: kind_order(d.kind))
+    out.deadlines = merge_deadlines([d for r in rows for d in r.deadlines])
     return out
+
+
+def merge_deadlines(counts: list[DeadlineCounts]) -> list[DeadlineCounts]:
+    """One line per kind, the counts of its lines summed, in the procedures' order."""
+    kinds: dict[str, DeadlineCounts] = {}
+    for d in counts:
+        total = kinds.setdefault(d.kind, DeadlineCounts(kind=d.kind, kind_name=d.kind_name))
+        for state in DEADLINE_STATES:
+            setattr(total, state, getattr(total, state) + getattr(d, state))
+    return sorted(kinds.values(), key=lambda d: kind_order(d.kind))
 
 
 def finish(row: ReportRow, median: float | None) -> None:

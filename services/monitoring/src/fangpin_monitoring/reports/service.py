@@ -71,20 +71,26 @@ async def monitoring_report(session: AsyncSession, principal: Principal, county:
     await _warnings(session, principal, period, today, row)
     await _identifications(session, principal, row)
     await _cases(session, principal, today, row)
-    await _deadlines(session, principal, period, today, row)
+    # Deadlines a township answers for as a whole (a campaign's) belong to no village.
+    township_deadlines = await _deadlines(session, principal, period, today, row)
 
     medians = await _medians(session, principal, period)
     for (township, village), r in villages.items():
         rules.finish(r, medians.get((township, village)))
     rows: list[ReportRow] = []
-    for township in sorted({t for t, _ in villages}):
+    for township in sorted({t for t, _ in villages} | set(township_deadlines)):
         own = [villages[k] for k in sorted(villages) if k[0] == township]
-        rows.append(rules.add_up(own, level="township", township=township,
-                                 township_name=_name(county, township), village=None,
-                                 median=medians.get((township, None))))
+        subtotal = rules.add_up(own, level="township", township=township,
+                                township_name=_name(county, township), village=None,
+                                median=medians.get((township, None)))
+        subtotal.deadlines = rules.merge_deadlines(
+            subtotal.deadlines + township_deadlines.get(township, []))
+        rows.append(subtotal)
         rows.extend(own)
     total = rules.add_up(list(villages.values()), level="county", township=None,
                          township_name=None, village=None, median=medians.get((None, None)))
+    total.deadlines = rules.merge_deadlines(
+        total.deadlines + [d for counts in township_deadlines.values() for d in counts])
     return MonitoringReport(period=period.label, period_from=period.start, period_to=period.end,
                             as_of=today, rows=rows, total=total)
 
@@ -180,23 +186,30 @@ async def _cases(session, principal, today, row) -> None:
         setattr(row(t, v), f"cases_{s}", n)
 
 
-async def _deadlines(session, principal, period, today, row) -> None:
+async def _deadlines(session, principal, period, today,
+                     row) -> dict[str, list[DeadlineCounts]]:
     """The period's deadlines (due in it) per kind: met on time or late, open past or before
-    their due day. Cancelled ones (a superseded procedure's) count nowhere."""
+    their due day. Cancelled ones (a superseded procedure's) count nowhere. Returns those of
+    no village, per township."""
     met = D.c.state == "met"
     waiting = D.c.state.in_(OPEN_STATES)
     query = select(
         D.c.township, D.c.village, D.c.kind,
         _count(and_(met, D.c.met_on <= D.c.due_on)), _count(and_(met, D.c.met_on > D.c.due_on)),
         _count(and_(waiting, D.c.due_on < today)), _count(and_(waiting, D.c.due_on >= today)),
-    ).where(D.c.due_on >= period.start, D.c.due_on <= period.end, D.c.township.is_not(None),
-            D.c.village.is_not(None)).group_by(D.c.township, D.c.village, D.c.kind)
-    found: dict[Key, list[DeadlineCounts]] = {}
+    ).where(D.c.due_on >= period.start, D.c.due_on <= period.end, D.c.township.is_not(None)
+            ).group_by(D.c.township, D.c.village, D.c.kind)
+    found: dict[tuple[str, str | None], list[DeadlineCounts]] = {}
     for t, v, kind, on_time, late, overdue, not_due in (
             await session.execute(_scoped(query, D, principal))).all():
         if on_time or late or overdue or not_due:
             found.setdefault((t, v), []).append(DeadlineCounts(
                 kind=kind, kind_name=rules.kind_name(kind), met_on_time=on_time, met_late=late,
                 open_overdue=overdue, open_not_due=not_due))
-    for key, counts in found.items():
-        row(*key).deadlines = sorted(counts, key=lambda d: rules.kind_order(d.kind))
+    township_level: dict[str, list[DeadlineCounts]] = {}
+    for (township, village), counts in found.items():
+        if village is None:
+            township_level[township] = counts
+        else:
+            row(township, village).deadlines = rules.merge_deadlines(counts)
+    return township_level
