@@ -30,7 +30,7 @@ import httpx
 import nats
 from sqlalchemy import func, insert, select, text
 
-from fangpin_common import migrations
+from fangpin_common import export, migrations
 from fangpin_common.auth import Principal, issue_token
 from fangpin_common.clock import SettableClock
 from fangpin_common.county import load_county
@@ -41,7 +41,6 @@ from fangpin_common.events.monitoring import (
 )
 from fangpin_common.natsserver import NatsServer
 from fangpin_common.testing import ensure_postgres_database
-from fangpin_employment import export
 from fangpin_employment.assistance.models import AssistanceItem
 from fangpin_employment.forms import rules as form_rules
 from fangpin_employment.forms import service as forms

@@ -5,9 +5,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from fangpin_common import export
 from fangpin_common.county import County
 from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
-from fangpin_employment import export
 from fangpin_employment.deps import SCOPED, CountyStaff, PolicyDep, TownshipOrCounty
 from fangpin_employment.forms import rules, service
 from fangpin_employment.forms.models import FormData, SubmissionCreate, SubmissionRead

@@ -4,9 +4,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path
 
+from fangpin_common import export
 from fangpin_common.auth import Principal, current_principal
 from fangpin_common.deps import ClockDep, CountyDep, SessionDep
-from fangpin_employment import export
 from fangpin_employment.deps import HR_BUREAU
 from fangpin_employment.sharing import rules, service
 from fangpin_employment.sharing.models import ShareRead

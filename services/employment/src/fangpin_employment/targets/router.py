@@ -4,8 +4,8 @@ from typing import Literal
 
 from fastapi import APIRouter
 
+from fangpin_common import export
 from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
-from fangpin_employment import export
 from fangpin_employment.deps import SCOPED, PolicyDep
 from fangpin_employment.targets import rules, service
 from fangpin_employment.targets.models import TargetTable

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from io import BytesIO
-
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
+from fangpin_common.export import to_bytes
 from fangpin_industry.targets.models import TargetProgress
 
 HEADERS = ("序号", "指标", "计量单位", "目标值", "完成值", "完成率(%)", "是否达标", "牵头单位",
@@ -35,6 +34,4 @@ def progress_workbook(rows: list[TargetProgress], title: str) -> bytes:
     for column, width in zip("ABCDEFGHIJKL", WIDTHS, strict=True):
         ws.column_dimensions[column].width = width
     ws.freeze_panes = "A3"
-    out = BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return to_bytes(wb)

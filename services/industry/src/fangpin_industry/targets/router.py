@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from fangpin_common import export
 from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
 from fangpin_industry.access import IndustryDep
 from fangpin_industry.targets import service
@@ -14,7 +14,6 @@ from fangpin_industry.targets.models import ReportCreate, ReportRead, TargetProg
 
 router = APIRouter(prefix="/api/v1/targets", tags=["targets"])
 AsOf = Annotated[str | None, Query(description="截至报告期，如 2024-06 或 2024-Q2")]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("", response_model=list[TargetRead])
@@ -36,9 +35,7 @@ async def progress_xlsx(session: SessionDep, principal: PrincipalDep, county: Co
     rows = await service.progress(session, principal, county, config, as_of)
     title = f"{county.county.name}{config.year}年重要农产品生产目标任务完成情况" + (
         f"（截至{as_of}）" if as_of else "")
-    filename = quote(f"{title}.xlsx")
-    return Response(progress_workbook(rows, title), media_type=XLSX, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{filename}"})
+    return export.file_response(progress_workbook(rows, title), export.XLSX, f"{title}.xlsx")
 
 
 @router.post("/{code}/reports", status_code=201, response_model=ReportRead)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
-
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from fangpin_common.export import to_bytes
 from fangpin_monitoring.campaigns.models import ProgressReport
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 COUNTS = (("households", "核实户数"), ("assigned", "已安排包抓包核"), ("verified", "全部账实相符"),
           ("discrepancies_open", "不符待整改项数"), ("households_with_open", "有待整改项户数"),
           ("complete", "核实完成户数"), ("signed_off", "已包过户数"))
@@ -39,6 +37,4 @@ def progress_workbook(report: ProgressReport) -> bytes:
                       _rate(row.signed_off, row.households)])
     for column in sheet.columns:
         sheet.column_dimensions[column[1].column_letter].width = 16
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return to_bytes(book)

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from fangpin_common import export
 from fangpin_common.auth import Principal, require_roles
 from fangpin_common.deps import ClockDep, CountyDep, SessionDep
 from fangpin_monitoring.campaigns import service
-from fangpin_monitoring.campaigns.export import XLSX, progress_workbook
+from fangpin_monitoring.campaigns.export import progress_workbook
 from fangpin_monitoring.campaigns.models import (
     AssignmentCreate,
     AssignmentResult,
@@ -108,6 +108,5 @@ async def progress_xlsx(campaign_id: str, session: SessionDep, principal: Local,
     campaign = await service.get_campaign(session, campaign_id)
     code = resolve_township(county, township) if township else None
     report = await service.progress(session, campaign, principal, county, by, code)
-    filename = quote(f"包抓包核包过进度-{campaign.name}.xlsx")
-    return Response(progress_workbook(report), media_type=XLSX, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{filename}"})
+    return export.file_response(progress_workbook(report), export.XLSX,
+                                f"包抓包核包过进度-{campaign.name}.xlsx")

@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, UploadFile
 from fastapi.responses import Response
 
+from fangpin_common import export
 from fangpin_common.auth import Principal, require_roles
 from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
 from fangpin_monitoring.imports import reader, service
@@ -12,8 +13,6 @@ from fangpin_monitoring.imports.models import ImportReport
 
 router = APIRouter(prefix="/api/v1/households/import", tags=["households"])
 Uploader = Annotated[Principal, Depends(require_roles("county", "township", "village"))]
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.post("", response_model=ImportReport)
@@ -38,7 +37,7 @@ async def template(county: CountyDep, _: PrincipalDep,
     if format == "csv":
         return Response(reader.template_csv(), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": _attachment("csv")})
-    return Response(reader.template_xlsx(county), media_type=XLSX,
+    return Response(reader.template_xlsx(county), media_type=export.XLSX,
                     headers={"Content-Disposition": _attachment("xlsx")})
 
 

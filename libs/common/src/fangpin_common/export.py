@@ -1,4 +1,4 @@
-"""Files county staff open: XLSX (the plan's layout) and CSV, built in memory."""
+"""Files county staff open: XLSX (the plan's layout) and CSV, built in memory (every service)."""
 
 from __future__ import annotations
 
