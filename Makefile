@@ -24,6 +24,9 @@ setup: $(VENV)/.synced
 run: setup
 	$(VENV)/bin/fangpin run
 
+# The Dockerfile test replays its `uv sync` steps: the uv that set up the project does them.
+test test-fast: export PATH := $(abspath $(dir $(UV))):$(PATH)
+
 test: setup
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
