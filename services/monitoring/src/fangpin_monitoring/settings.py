@@ -7,3 +7,6 @@ class MonitoringSettings(ServiceSettings):
     # The job that opens visit deadlines runs at start and then at this interval (daily).
     visit_deadlines_job: bool = True
     visit_deadlines_interval_seconds: float = 86400.0
+    # Scheduled data-quality runs (county `quality.run_days`): checked at start, then hourly.
+    quality_job: bool = True
+    quality_check_interval_seconds: float = 3600.0
