@@ -308,6 +308,24 @@ async def test_bad_requests_are_refused(app):
         assert (await session.execute(select(QualityRun))).first() is None
 
 
+async def test_concurrent_runs_take_turns(app):
+    await put(app, plant("Q14")[0] + plant("Q13")[0])
+    first, second = await asyncio.gather(run(app), run(app))
+    assert sorted((first["new"], second["new"])) == [0, 2]
+    assert sorted((first["still_open"], second["still_open"])) == [0, 2]
+    assert len(await anomalies(app)) == 2
+
+
+async def test_moving_village_moves_the_item(app):
+    await put(app, plant("Q14")[0])
+    await run(app, rules=["Q14"])
+    async with app.app.state.db.unit_of_work() as session:
+        await session.execute(update(Household).where(Household.id == "bad-Q14")
+                              .values(village="新村"))
+    await run(app, rules=["Q14"])
+    assert [(a.village, a.status) for a in await anomalies(app)] == [("新村", "open")]
+
+
 # -- events -------------------------------------------------------------------------------
 
 async def test_run_emits_completion_and_township_assignments(app):

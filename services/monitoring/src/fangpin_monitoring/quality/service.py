@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import date
 from uuid import uuid4
 
-from sqlalchemy import case, delete, exists, func, insert, literal, select, update
+from sqlalchemy import case, delete, exists, func, insert, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,6 +38,9 @@ F = QualityFound.__table__
 H = Household.__table__
 M = Member.__table__
 SLOTS = QualitySlot.__table__
+# One run at a time per schema (a manual and a scheduled run would insert the same items);
+# SQLite's single writer does this by itself.
+_RUN_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(current_schema()), 1310)")
 
 
 def chosen_rules(codes: Sequence[str] | None) -> list[str]:
@@ -84,6 +87,8 @@ async def run_checks(session: AsyncSession, county: County, clock: Clock,
                      rules: Sequence[str] | None = None, slot: date | None = None) -> QualityRun:
     """Run the rules (all, or the chosen codes) and update the anomaly lists."""
     codes = chosen_rules(rules)
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(_RUN_LOCK)  # held until the caller's transaction ends
     started, today = clock.now(), clock.today()
     run_id = str(uuid4())
     ctx = checks.Context(today, county)
@@ -92,6 +97,8 @@ async def run_checks(session: AsyncSession, county: County, clock: Clock,
 
     found = _same_item(run_id)
     seen = {"last_run_id": run_id, "last_found_at": started,
+            # The household may have moved to another village of its township.
+            "village": select(H.c.village).where(H.c.id == A.c.household_id).scalar_subquery(),
             "detail": select(F.c.detail).where(
                 F.c.run_id == run_id, F.c.rule_code == A.c.rule_code,
                 F.c.household_id == A.c.household_id,
