@@ -306,6 +306,22 @@ async def test_bad_requests_are_refused(app):
     assert listing.status_code == 422 and listing.json()["detail"][0]["loc"] == ["query", "rule"]
     async with app.app.state.db.session() as session:
         assert (await session.execute(select(QualityRun))).first() is None
+    missing = await app.get("/api/v1/quality/runs/nope", headers=COUNTY)
+    assert missing.status_code == 404
+
+
+async def test_rule_catalogue_and_run_history(app):
+    catalogue = (await app.get("/api/v1/quality/rules", headers=VILLAGE)).json()
+    assert [r["code"] for r in catalogue] == list(rules.CODES)
+    assert catalogue[5] | {"explanation": ""} == {
+        "code": "Q06", "title": "公安比对已死亡仍登记为在世", "explanation": "",
+        "level": "township", "level_name": "乡镇"}
+    manual = await run(app, rules=["Q20", "Q01", "Q20"])
+    assert manual["rules"] == ["Q20", "Q01"] and manual["trigger"] == "manual"
+    assert manual["run_by"].startswith("test:county")
+    history = (await app.get("/api/v1/quality/runs", headers=TOWNSHIP)).json()
+    assert [r["id"] for r in history] == [manual["id"]]
+    assert (await app.get(f"/api/v1/quality/runs/{manual['id']}", headers=COUNTY)).json() == manual
 
 
 async def test_concurrent_runs_take_turns(app):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -161,4 +161,3 @@ class AnomalyPage(SQLModel):
     total: int
     page: int
     page_size: int
-    counts: dict[str, Any] = Field(default_factory=dict)
