@@ -273,19 +273,14 @@ Found = tuple[str, str | None, str | None]  # household_id, member_id, detail
 
 
 async def _pages(session: AsyncSession, key, columns, where=None) -> AsyncIterator[list]:
-    """Rows in keyset pages of CHUNK, ordered by `key` (memory: one page)."""
-    last = None
-    while True:
-        query = select(key, *columns).order_by(key).limit(CHUNK)
-        if where is not None:
-            query = query.where(where)
-        if last is not None:
-            query = query.where(key > last)
-        rows = (await session.execute(query)).all()
-        if not rows:
-            return
-        yield rows
-        last = rows[-1][0]
+    """Rows in pages of CHUNK through a server-side cursor (memory: one page). The caller
+    writes nothing until the pages are read: the cursor holds the connection."""
+    query = select(key, *columns)
+    if where is not None:
+        query = query.where(where)
+    result = await session.stream(query.execution_options(yield_per=CHUNK))
+    async for page in result.partitions():
+        yield page
 
 
 async def scan_q01(session: AsyncSession, ctx: Context) -> AsyncIterator[list[Found]]:

@@ -64,17 +64,16 @@ async def _stage(session: AsyncSession, run_id: str, code: str, ctx: checks.Cont
         await session.execute(insert(F).from_select(
             ["run_id", "rule_code", "household_id", "member_id", "member_key", "detail"], rows))
         return
-    seen: set[tuple[str, str]] = set()
+    # Read first, write after: the scan's cursor holds the connection. Only what is found is
+    # kept (one row per problem, not per person).
+    batch: dict[tuple[str, str], dict] = {}
     pages: AsyncIterator = checks.SCANS[code](session, ctx)
     async for found in pages:
-        batch = []
         for household, member, detail in found:
-            if (household, member or "") in seen:
-                continue
-            seen.add((household, member or ""))
-            batch.append({"run_id": run_id, "rule_code": code, "household_id": household,
-                          "member_id": member, "member_key": member or "", "detail": detail})
-        await bulk_insert(session, F, batch)
+            batch.setdefault((household, member or ""), {
+                "run_id": run_id, "rule_code": code, "household_id": household,
+                "member_id": member, "member_key": member or "", "detail": detail})
+    await bulk_insert(session, F, list(batch.values()))
 
 
 def _same_item(run_id: str):
