@@ -456,7 +456,8 @@ async def test_scheduled_runs_once_per_slot(app, clock):
 
 async def test_two_started_services_run_a_slot_once(database, nats_server, clock):
     settings = settings_for(MonitoringSettings, database, nats_server.url, run_relay=False,
-                            visit_deadlines_job=False, quality_check_interval_seconds=0.05)
+                            visit_deadlines_job=False, quality_first_check_seconds=0,
+                            quality_check_interval_seconds=0.05)
     first_context, first = await start(create_app(settings, clock))
     try:
         second_context, second = await start(create_app(settings, clock))

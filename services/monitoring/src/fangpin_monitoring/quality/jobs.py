@@ -25,6 +25,7 @@ async def scheduled_quality_runs(ctx: ServiceContext) -> None:
     if not getattr(ctx.settings, "quality_job", True):
         return
     interval = getattr(ctx.settings, "quality_check_interval_seconds", 3600.0)
+    await asyncio.sleep(getattr(ctx.settings, "quality_first_check_seconds", 300.0))
     while True:
         try:
             await run_due(ctx)
