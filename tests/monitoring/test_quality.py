@@ -414,7 +414,10 @@ async def test_xlsx_list_with_chinese_headers_and_masked_ids(app):
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         return list(load_workbook(io.BytesIO(response.content)).active.values)
 
-    rows = sheet_of(await app.get("/api/v1/quality/anomalies.xlsx", headers=VILLAGE))
+    rows = sheet_of(await app.get("/api/v1/quality/anomalies.xlsx", headers=VILLAGE,
+                                  params={"village": "板榄村"}))
+    assert rows[0][0] == "板榄村数据清洗问题清单"
+    rows = rows[1:]
     assert rows[0][:11] == ("规则编号", "问题", "整改层级", "乡镇", "村", "户编号", "户主",
                             "成员", "身份证号", "说明", "状态")
     assert rows[0] == HEADERS
@@ -423,11 +426,13 @@ async def test_xlsx_list_with_chinese_headers_and_masked_ids(app):
                        "韦明", member.name, mask_id_number(member.id_number),
                        f"出生日期 1980-01-01 与身份证号中的 {member.id_number[6:14]} 不一致",
                        "待整改", first_found, first_found, None, None)
-    assert len(rows) == 2
-    township_rows = sheet_of(await app.get("/api/v1/quality/anomalies.xlsx", headers=TOWNSHIP))
-    assert township_rows[1][8] == member.id_number
-    assert len(sheet_of(await app.get("/api/v1/quality/anomalies.xlsx",
-                                      headers=OTHER_TOWNSHIP))) == 1
+    assert rows[3][0] == "共 1 条"
+    township_rows = sheet_of(await app.get("/api/v1/quality/anomalies.xlsx", headers=TOWNSHIP,
+                                           params={"township": "板榄镇"}))
+    assert township_rows[0][0] == "板榄镇数据清洗问题清单"
+    assert township_rows[2][8] == member.id_number
+    other = sheet_of(await app.get("/api/v1/quality/anomalies.xlsx", headers=OTHER_TOWNSHIP))
+    assert [r[0] for r in other[2:]] == [None, "共 0 条"]
 
 
 # -- schedule -------------------------------------------------------------------------------

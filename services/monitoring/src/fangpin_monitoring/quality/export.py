@@ -1,19 +1,16 @@
-"""The anomaly list as the township opens it (XLSX, Chinese headers)."""
+"""The anomaly list as the township opens it (XLSX, Chinese headers), through the shared
+export helpers."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import AsyncIterator
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-
+from fangpin_common import export
 from fangpin_common.clock import BUSINESS_TZ
 from fangpin_monitoring.quality.models import AnomalyRead
 from fangpin_monitoring.quality.rules import LEVEL_NAMES
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+TITLE = "数据清洗问题清单"
 HEADERS = ("规则编号", "问题", "整改层级", "乡镇", "村", "户编号", "户主", "成员", "身份证号",
            "说明", "状态", "首次发现", "最近发现", "整改时间", "情况说明")
 WIDTHS = (10, 28, 10, 12, 14, 20, 10, 10, 22, 40, 10, 18, 18, 18, 30)
@@ -30,21 +27,9 @@ def row_of(a: AnomalyRead) -> list:
             a.explanation]
 
 
-async def anomalies_xlsx(pages: AsyncIterator[list[AnomalyRead]]) -> bytes:
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("数据清洗问题清单")
-    for i, width in enumerate(WIDTHS):
-        sheet.column_dimensions[chr(ord("A") + i)].width = width
-    bold = Font(bold=True)
-    header = []
-    for title in HEADERS:
-        cell = WriteOnlyCell(sheet, value=title)
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
-    async for page in pages:
-        for anomaly in page:
-            sheet.append(row_of(anomaly))
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+async def anomalies_xlsx(pages: AsyncIterator[list[AnomalyRead]], title: str = TITLE) -> bytes:
+    rows = [row_of(anomaly) async for page in pages for anomaly in page]
+    book = export.workbook()
+    export.add_table_sheet(book, TITLE, title, HEADERS, rows,
+                           footer=[f"共 {len(rows)} 条"], widths=WIDTHS)
+    return export.to_bytes(book)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
+from fangpin_common import export as files
 from fangpin_common.auth import Principal, require_roles
 from fangpin_common.deps import ClockDep, CountyDep, SessionDep
 from fangpin_monitoring.quality import export, rules, service
@@ -75,13 +75,12 @@ async def list_anomalies(
 async def export_anomalies(session: SessionDep, principal: Reader, county: CountyDep,
                            township: str | None = None, village: str | None = None,
                            rule: str | None = None, status: str | None = None) -> Response:
-    service.check_filters(county, township, rule, status)
+    code = service.check_filters(county, township, rule, status)
+    place = county.township(code).name if code else ""
     content = await export.anomalies_xlsx(service.iter_anomalies(
         session, principal, county, township=township, village=village, rule=rule,
-        status=status))
-    name = quote("数据清洗问题清单.xlsx")
-    return Response(content, media_type=export.XLSX, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
+        status=status), f"{place}{village or ''}{export.TITLE}")
+    return files.file_response(content, files.XLSX, f"{export.TITLE}.xlsx")
 
 
 @router.post("/anomalies/{anomaly_id}/explain", response_model=AnomalyRead)
