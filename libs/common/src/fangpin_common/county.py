@@ -163,6 +163,22 @@ class CampaignConfig(_Model):
         return items
 
 
+class QualityConfig(_Model):
+    """Data-cleaning runs (M10): the days of each month a full run is scheduled."""
+
+    # At least three runs a month (M10); days up to 28 so that every month has each of them.
+    run_days: list[int] = Field(default_factory=lambda: [1, 11, 21], min_length=3)
+
+    @model_validator(mode="after")
+    def _days(self) -> QualityConfig:
+        for day in self.run_days:
+            if not 1 <= day <= 28:
+                raise ValueError(f"run day {day} must be between 1 and 28")
+        if len(set(self.run_days)) != len(self.run_days):
+            raise ValueError("run days must be unique")
+        return self
+
+
 class CountyInfo(_Model):
     code: str
     name: str
@@ -182,6 +198,7 @@ class County(_Model):
     routing: list[dict[str, Any]] = Field(default_factory=list)
     field_permissions: FieldPermissions = Field(default_factory=FieldPermissions)
     campaign: CampaignConfig = Field(default_factory=CampaignConfig)
+    quality: QualityConfig = Field(default_factory=QualityConfig)
     settings: dict[str, Any] = Field(default_factory=dict)
     # Industry assistance (annex 2): read and checked by the industry service.
     industry: dict[str, Any] = Field(default_factory=dict)

@@ -21,6 +21,8 @@ from fangpin_monitoring.income.router import router as income_router
 from fangpin_monitoring.plans.router import lists as plan_lists_router
 from fangpin_monitoring.plans.router import router as plans_router
 from fangpin_monitoring.platform.router import router as platform_router
+from fangpin_monitoring.quality.jobs import scheduled_quality_runs
+from fangpin_monitoring.quality.router import router as quality_router
 from fangpin_monitoring.reports.router import router as reports_router
 from fangpin_monitoring.settings import MonitoringSettings
 from fangpin_monitoring.visits.events import DEADLINE_EVENTS as VISIT_DEADLINES
@@ -36,10 +38,11 @@ SPEC = ServiceSpec(
     # The import router first: its paths sit under /api/v1/households.
     routers=[imports_router, households_router, cases_router, platform_router, visits_router,
              warnings_router, identification_router, plans_router, plan_lists_router,
-             income_router, elimination_router, campaigns_router, reports_router],
+             income_router, elimination_router, campaigns_router, reports_router,
+             quality_router],
     deadline_events=DEADLINE_EVENTS | VISIT_DEADLINES | WARNING_DEADLINES
     | IDENTIFICATION_DEADLINES | INCOME_DEADLINES | CAMPAIGN_DEADLINES,
-    background=[open_visit_deadlines_daily],
+    background=[open_visit_deadlines_daily, scheduled_quality_runs],
 )
 
 

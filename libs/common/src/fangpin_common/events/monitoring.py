@@ -435,3 +435,48 @@ class CampaignOverdue(CloudEvent):
         "fangpin.monitoring.campaign.township_overdue"
     )
     data: DeadlineData
+
+
+class QualityRunCompletedData(EventData):
+    run_id: str
+    trigger: str
+    business_date: date
+    rules: list[str]
+    found: int
+    new: int
+    still_open: int
+    reopened: int
+    fixed: int
+    counts_by_rule: dict[str, int]
+    # Open anomalies per township code after the run.
+    counts_by_township: dict[str, int]
+
+
+@register
+class QualityRunCompleted(CloudEvent):
+    """A data-cleaning run (M10) finished."""
+
+    type: Literal["fangpin.monitoring.quality.run_completed"] = (
+        "fangpin.monitoring.quality.run_completed"
+    )
+    data: QualityRunCompletedData
+
+
+class AnomaliesAssignedData(EventData):
+    run_id: str
+    township: str
+    business_date: date
+    open_count: int
+    new_count: int
+    counts_by_rule: dict[str, int]
+    link: str  # the township's list in the API
+
+
+@register
+class QualityAnomaliesAssigned(CloudEvent):
+    """A township has anomalies to correct after a data-cleaning run (M10)."""
+
+    type: Literal["fangpin.monitoring.quality.anomalies_assigned"] = (
+        "fangpin.monitoring.quality.anomalies_assigned"
+    )
+    data: AnomaliesAssignedData
