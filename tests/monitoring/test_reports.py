@@ -171,6 +171,7 @@ def figures(visits, warnings, days, identifications, stages) -> dict:
         **dict(zip(["cases_elimination_in_progress", "cases_awaiting_helper",
                     "cases_awaiting_plan", "cases_assessment_due", "cases_assisted"], stages,
                    strict=True)),
+        "anomalies_open": 0, "anomalies_explained": 0,
     }
 
 
@@ -209,19 +210,51 @@ TOTAL = {"level": "county", "township": None, "township_name": None, "village": 
                                 campaign=(0, 0, 1, 0), risk_review=(0, 0, 1, 0))}
 
 
+async def anomalies_by_place(client) -> dict[tuple, dict[str, int]]:
+    """A data-quality run's items per village (the quality list, read on its own), one item
+    explained first; township and county rows carry the sums."""
+    await ok(await client.post("/api/v1/quality/runs", headers=COUNTY, json={}))
+    items = (await ok(await client.get("/api/v1/quality/anomalies", headers=COUNTY,
+                                       params={"page_size": 1000}), 200))["items"]
+    assert items, "the small county has data-quality items to count"
+    await ok(await client.post(f"/api/v1/quality/anomalies/{items[0]['id']}/explain",
+                               headers=COUNTY, json={"reason": "已核实，情况属实无需整改"}), 200)
+    items = (await ok(await client.get("/api/v1/quality/anomalies", headers=COUNTY,
+                                       params={"page_size": 1000}), 200))["items"]
+    counts: dict[tuple, dict[str, int]] = {}
+    for item in items:
+        field = {"open": "anomalies_open", "explained": "anomalies_explained"}.get(item["status"])
+        for place in ((item["township"], item["village"]), (item["township"], None), (None, None)):
+            place_counts = counts.setdefault(place, {"anomalies_open": 0,
+                                                     "anomalies_explained": 0})
+            if field:
+                place_counts[field] += 1
+    assert counts[None, None]["anomalies_explained"] == 1
+    return counts
+
+
+def with_anomalies(row: dict, counts: dict[tuple, dict[str, int]]) -> dict:
+    return {**row, **counts.get((row["township"], row["village"]),
+                                {"anomalies_open": 0, "anomalies_explained": 0})}
+
+
 async def test_every_figure_of_the_month_in_json_and_xlsx(app):
     await build_county(app)
+    anomalies = await anomalies_by_place(app)
+    changan, chengdong, banlan, xincun, banlancun, total = (
+        with_anomalies(r, anomalies)
+        for r in (CHANGAN_ROW, CHENGDONG, BANLAN_ROW, XINCUN, BANLANCUN, TOTAL))
     report = await ok(await app.get(URL, params={"period": "2024-03"}, headers=COUNTY), 200)
     assert (report["period"], report["period_from"], report["period_to"], report["as_of"]) == (
         "2024-03", "2024-03-01", "2024-03-31", "2024-04-10")
     # 长安镇 (450224100) before 板榄镇 (450224103); each township's row above its villages.
-    assert report["rows"] == [CHANGAN_ROW, CHENGDONG, BANLAN_ROW, XINCUN, BANLANCUN]
-    assert report["total"] == TOTAL
+    assert report["rows"] == [changan, chengdong, banlan, xincun, banlancun]
+    assert report["total"] == total
     # The visits package counts the same month the same way.
     coverage = await ok(await app.get("/api/v1/visits/coverage", params={"period": "2024-03"},
                                       headers=COUNTY), 200)
     assert (coverage["total"]["due"], coverage["total"]["visited"]) == (
-        TOTAL["visits_due"], TOTAL["visits_done"])
+        total["visits_due"], total["visits_done"])
 
     for response in (await app.get(URL, params={"period": "2024-03", "format": "xlsx"},
                                    headers=COUNTY),
@@ -236,10 +269,11 @@ async def test_every_figure_of_the_month_in_json_and_xlsx(app):
                            "已核实", "其中拟纳入", "其中不纳入", "待核实", "逾期未核实",
                            "平均核实天数", "核实天数中位数", "最长核实天数", "识别纳入中",
                            "监测对象(未消除风险)", "风险消除中", "待落实帮扶责任人",
-                           "待制定帮扶计划", "应开展风险评估", "帮扶中"]
+                           "待制定帮扶计划", "应开展风险评估", "帮扶中", "数据质量问题未整改",
+                           "数据质量问题已说明"]
         expected = []
         for row, (township, village) in zip(
-                [CHANGAN_ROW, CHENGDONG, BANLAN_ROW, XINCUN, BANLANCUN, TOTAL],
+                [changan, chengdong, banlan, xincun, banlancun, total],
                 [("长安镇", "小计"), ("长安镇", "城东村"), ("板榄镇", "小计"),
                  ("板榄镇", NEW_VILLAGE), ("板榄镇", "板榄村"), ("全县合计", None)],
                 strict=True):
@@ -253,16 +287,17 @@ async def test_every_figure_of_the_month_in_json_and_xlsx(app):
                              row["verification_days_max"], row["identifications_in_progress"],
                              row["cases_open"], row["cases_elimination_in_progress"],
                              row["cases_awaiting_helper"], row["cases_awaiting_plan"],
-                             row["cases_assessment_due"], row["cases_assisted"]])
+                             row["cases_assessment_due"], row["cases_assisted"],
+                             row["anomalies_open"], row["anomalies_explained"]])
         assert main[2:8] == expected
         assert main[2][4] == 50.0 and main[7][4] == 50.0 and main[6][4] == 66.67
         assert main[9][0].startswith("统计日：2024-04-10")
         lines = [list(r) for r in book["期限完成情况"].iter_rows(values_only=True)]
         assert lines[1] == ["乡镇", "村", "期限类型", "按期完成", "逾期完成", "逾期未完成",
                             "未到期"]
-        places = [("长安镇", "小计", CHANGAN_ROW), ("长安镇", "城东村", CHENGDONG),
-                  ("板榄镇", "小计", BANLAN_ROW), ("板榄镇", NEW_VILLAGE, XINCUN),
-                  ("板榄镇", "板榄村", BANLANCUN), ("全县合计", None, TOTAL)]
+        places = [("长安镇", "小计", changan), ("长安镇", "城东村", chengdong),
+                  ("板榄镇", "小计", banlan), ("板榄镇", NEW_VILLAGE, xincun),
+                  ("板榄镇", "板榄村", banlancun), ("全县合计", None, total)]
         assert lines[2:2 + sum(len(p[2]["deadlines"]) for p in places)] == [
             [t, v, d["kind_name"], d["met_on_time"], d["met_late"], d["open_overdue"],
              d["open_not_due"]] for t, v, row in places for d in row["deadlines"]]

@@ -46,6 +46,9 @@ class ReportRow(SQLModel):
     cases_awaiting_plan: int = 0
     cases_assessment_due: int = 0
     cases_assisted: int = 0
+    # Data quality (M10) on the report day: items a run found and nobody has fixed or explained.
+    anomalies_open: int = Field(default=0, description="数据质量问题（未整改）")
+    anomalies_explained: int = Field(default=0, description="数据质量问题（已说明）")
     deadlines: list[DeadlineCounts] = Field(default_factory=list)
 
 
@@ -54,7 +57,7 @@ COUNT_FIELDS = ("visits_due", "visits_done", "warnings_raised", "warnings_includ
                 "warnings_dismissed", "warnings_pending", "warnings_overdue",
                 "identifications_in_progress", "cases_elimination_in_progress",
                 "cases_awaiting_helper", "cases_awaiting_plan", "cases_assessment_due",
-                "cases_assisted")
+                "cases_assisted", "anomalies_open", "anomalies_explained")
 
 
 class MonitoringReport(SQLModel):

@@ -161,7 +161,10 @@ MAIN_COLUMNS: tuple[tuple[str, str], ...] = (
     ("verification_days_max", "最长核实天数"),
     ("identifications_in_progress", "识别纳入中"),
     ("cases_open", "监测对象(未消除风险)"),
-) + tuple((f"cases_{stage}", name) for stage, name in STAGES)
+) + tuple((f"cases_{stage}", name) for stage, name in STAGES) + (
+    ("anomalies_open", "数据质量问题未整改"),
+    ("anomalies_explained", "数据质量问题已说明"),
+)
 MAIN_HEADERS = ("乡镇", "村", *(header for _, header in MAIN_COLUMNS))
 DEADLINE_HEADERS = ("乡镇", "村", "期限类型", "按期完成", "逾期完成", "逾期未完成", "未到期")
 

@@ -20,6 +20,7 @@ from fangpin_monitoring.cases.rules import ASSESSMENT_DEADLINE
 from fangpin_monitoring.elimination.models import Elimination
 from fangpin_monitoring.identification.models import Identification
 from fangpin_monitoring.plans.models import AssistancePlan
+from fangpin_monitoring.quality.models import Anomaly
 from fangpin_monitoring.reports import rules
 from fangpin_monitoring.reports.models import DeadlineCounts, MonitoringReport, ReportRow
 from fangpin_monitoring.visits import rules as visit_rules
@@ -71,6 +72,7 @@ async def monitoring_report(session: AsyncSession, principal: Principal, county:
     await _warnings(session, principal, period, today, row)
     await _identifications(session, principal, row)
     await _cases(session, principal, today, row)
+    await _anomalies(session, principal, row)
     # Deadlines a township answers for as a whole (a campaign's) belong to no village.
     township_deadlines = await _deadlines(session, principal, period, today, row)
 
@@ -184,6 +186,17 @@ async def _cases(session, principal, today, row) -> None:
         staged.c.township, staged.c.village, staged.c.stage)
     for t, v, s, n in (await session.execute(query)).all():
         setattr(row(t, v), f"cases_{s}", n)
+
+
+async def _anomalies(session, principal, row) -> None:
+    """Data-quality items as the latest runs left them (M10): open, and explained."""
+    A = Anomaly.__table__
+    query = select(A.c.township, A.c.village, _count(A.c.status == "open"),
+                   _count(A.c.status == "explained")).where(
+        A.c.status.in_(("open", "explained"))).group_by(A.c.township, A.c.village)
+    for t, v, still_open, explained in (await session.execute(_scoped(query, A, principal))).all():
+        r = row(t, v)
+        r.anomalies_open, r.anomalies_explained = still_open, explained
 
 
 async def _deadlines(session, principal, period, today,
