@@ -63,18 +63,24 @@ class PeakMemory:
     whole-process maximum is reported, marked with '≥'."""
 
     def __init__(self) -> None:
-        self.resettable = _reset_hwm()
+        self.start()
 
     def start(self) -> None:
         self.resettable = _reset_hwm()
+        self.start_mb = _status("VmRSS:") if self.resettable else 0.0
 
     def peak_mb(self) -> float:
         if self.resettable:
-            with open("/proc/self/status") as f:
-                for line in f:
-                    if line.startswith("VmHWM:"):
-                        return int(line.split()[1]) / 1024
+            return _status("VmHWM:")
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _status(field: str) -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def _reset_hwm() -> bool:

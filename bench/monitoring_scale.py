@@ -377,10 +377,10 @@ async def run_size(persons: int, dept_rows: int) -> dict:
 
     def record(step: str, items: int, seconds: float, **extra) -> None:
         results[step] = {"items": items, "seconds": seconds, "peak_mb": memory.peak_mb(),
-                         **extra}
+                         "start_mb": memory.start_mb, **extra}
 
     print(f"\n== {persons:,} persons (load average {os.getloadavg()[0]:.1f} on "
-          f"{os.cpu_count()} cores; peak = the process's RSS high-water during the step)",
+          f"{os.cpu_count()} cores; peak = the process's RSS high-water during the step; at start = its RSS when the step began)",
           flush=True)
     async with own_database(POSTGRES_URL, f"fangpin_bench_scale_{os.getpid()}") as url:
         settings = MonitoringSettings(_env_file=None, database_url=url,
@@ -487,8 +487,8 @@ async def run_size(persons: int, dept_rows: int) -> dict:
 
 def _print(results: dict, step: str, label: str, unit: str) -> None:
     r = results[step]
-    print(line(label, r["seconds"], r["items"], unit) + f"   peak {r['peak_mb']:6.0f} MB",
-          flush=True)
+    print(line(label, r["seconds"], r["items"], unit)
+          + f"   peak {r['peak_mb']:5.0f} MB (at start {r['start_mb']:.0f})", flush=True)
 
 
 def growth(runs: list[dict]) -> bool:
