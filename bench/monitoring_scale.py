@@ -16,7 +16,8 @@ their villages, ≈3.4 persons a household, 脱贫户 / 监测户 / 一般农户
       package is not there;
   (d) the deadline ledger is filled for the county (visit deadlines of three months and Q1,
       case deadlines, the warnings' verification deadlines; some past due), and one full
-      DeadlineScanner pass emits the due-soon and overdue events through the outbox.
+      DeadlineScanner pass emits the due-soon and overdue events through the outbox (three
+      rounds on the same ledger, each undone before the next; the median is kept).
 Each step prints items/s, elapsed time and the process's peak RSS during the step; then a
 growth table gives each step's time per item at each size over its time per item at the
 smallest size (1.00 = linear; ≤ ~1.5 counts as no faster than linear, allowing noise).
@@ -42,7 +43,15 @@ import warnings
 from datetime import date, timedelta
 from pathlib import Path
 
-from _support import COUNTY_FILE, POSTGRES_URL, PeakMemory, line, own_database, resident_id
+from _support import (
+    COUNTY_FILE,
+    POSTGRES_URL,
+    PeakMemory,
+    line,
+    own_database,
+    pg_connect,
+    resident_id,
+)
 from sqlalchemy import func, select, text
 
 from fangpin_common import migrations
@@ -315,6 +324,27 @@ LEDGER = [
 ]
 
 
+SCAN_ROUNDS = 3
+SCAN_EVENTS = ("(event_type LIKE '%due_soon' OR event_type LIKE '%overdue' "
+               "OR event_type LIKE '%assessment_due')")
+
+
+async def undo_scan(url: str) -> None:
+    """Put the ledger and the outbox back as they were before the scan."""
+    conn = await pg_connect(url)
+    try:
+        await conn.execute("SET search_path TO monitoring")
+        await conn.execute("UPDATE deadlines SET state = 'open', overdue_emitted_at = NULL "
+                           "WHERE overdue_emitted_at IS NOT NULL")
+        await conn.execute("UPDATE deadlines SET due_soon_emitted_at = NULL "
+                           "WHERE due_soon_emitted_at IS NOT NULL")
+        await conn.execute("DELETE FROM outbox WHERE " + SCAN_EVENTS)
+        await conn.execute("VACUUM ANALYZE deadlines")
+        await conn.execute("VACUUM ANALYZE outbox")
+    finally:
+        await conn.close()
+
+
 def department_file(pool: list[str], rows: int) -> bytes:
     """The health department's serious-illness list: 30 % of rows on the county's persons
     (POOL of them, most more than once), the others on persons of a neighbouring county,
@@ -468,17 +498,25 @@ async def run_size(persons: int, dept_rows: int) -> dict:
             clock.set_today(SCAN_DAY)
             scanner = DeadlineScanner("monitoring", db, clock, Metrics("monitoring"),
                                       SPEC.deadline_events)
+            # The pass is short at the small sizes: three rounds on the same ledger (each
+            # round's claims and events undone, the tables vacuumed), the median kept.
             memory.start()
-            started = time.perf_counter()
-            emitted = await scanner.scan()
-            record("d_scan", emitted, time.perf_counter() - started)
+            rounds = []
+            for round_no in range(SCAN_ROUNDS):
+                if round_no:
+                    await undo_scan(url)
+                started = time.perf_counter()
+                emitted = await scanner.scan()
+                rounds.append(time.perf_counter() - started)
+            record("d_scan", emitted, sorted(rounds)[len(rounds) // 2],
+                   rounds=[round(r, 3) for r in rounds])
             _print(results, "d_scan", "(d) one deadline scan (events via outbox)", "events")
             async with db.session() as session:
                 by_type = (await session.execute(text(
-                    "SELECT event_type, count(*) FROM outbox WHERE event_type LIKE "
-                    "'%due_soon' OR event_type LIKE '%overdue' OR event_type LIKE '%_due' "
-                    "GROUP BY 1 ORDER BY 1"))).all()
-            print("      " + ", ".join(f"{t.split('.', 2)[-1]} {n:,}" for t, n in by_type),
+                    "SELECT event_type, count(*) FROM outbox WHERE " + SCAN_EVENTS
+                    + " GROUP BY 1 ORDER BY 1"))).all()
+            print("      " + ", ".join(f"{t.split('.', 2)[-1]} {n:,}" for t, n in by_type)
+                  + "; rounds " + ", ".join(f"{r:.2f} s" for r in rounds) + " (median above)",
                   flush=True)
         finally:
             await db.dispose()
