@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 VENV := .venv
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-fast lint bench migrate events clean
+.PHONY: setup run test test-fast lint bench bench-monitoring migrate events clean
 
 # uv itself comes from the package registry into .tools/ when the machine has none.
 .tools/bin/uv:
@@ -39,6 +39,11 @@ lint: setup
 
 bench: setup
 	$(VENV)/bin/python bench/outbox_relay.py
+
+# Monitoring at 10k, 100k and 1M persons (many minutes); e.g. BENCH_ARGS="--sizes 10k,100k".
+BENCH_ARGS ?=
+bench-monitoring: setup
+	$(VENV)/bin/python bench/monitoring_scale.py $(BENCH_ARGS)
 
 migrate: setup
 	$(VENV)/bin/fangpin migrate

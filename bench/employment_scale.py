@@ -28,6 +28,7 @@ from uuid import uuid4
 
 import httpx
 import nats
+from _support import line
 from sqlalchemy import func, insert, select, text
 
 from fangpin_common import export, migrations
@@ -124,11 +125,6 @@ async def publish(nats_url: str, size: int, county, rng: random.Random) -> tuple
         return count, time.perf_counter() - started
     finally:
         await nc.close()
-
-
-def line(label: str, seconds: float, rows: int | None = None, unit: str = "rows") -> str:
-    rate = f"{rows / seconds:>12,.0f} {unit}/s" if rows and seconds > 0 else ""
-    return f"  {label:<44} {seconds:>9.2f} s {rate}"
 
 
 async def run_size(size: int, nats_url: str, county, seed: int) -> dict:

@@ -13,15 +13,13 @@ generation would at best cost. Prints seconds and the ratio; asserts nothing.
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import time
 import uuid
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import asyncpg
-from sqlalchemy.engine import make_url
+from _support import POSTGRES_URL, ROOT, pg_connect
 
 from fangpin_common import migrations
 from fangpin_common.auth import Principal
@@ -32,9 +30,6 @@ from fangpin_monitoring.campaigns import service
 from fangpin_monitoring.campaigns.models import AssignmentCreate, CampaignCreate, Person
 from fangpin_monitoring.settings import MonitoringSettings
 
-ROOT = Path(__file__).resolve().parents[1]
-POSTGRES_URL = os.environ.get("FANGPIN_TEST_POSTGRES_URL",
-                              "postgresql+asyncpg://postgres@127.0.0.1:5432/fangpin_test")
 CATEGORIES = ("脱贫户", "监测户", "一般农户")
 COLUMNS = ["id", "township", "village", "category", "head_name", "revision",
            "relocation_site", "whole_household_dibao", "dangerous_house_renovation",
@@ -42,9 +37,7 @@ COLUMNS = ["id", "township", "village", "category", "head_name", "revision",
 
 
 async def connect(schema: str) -> asyncpg.Connection:
-    u = make_url(POSTGRES_URL)
-    conn = await asyncpg.connect(host=u.host, port=u.port or 5432, user=u.username,
-                                 password=u.password, database=u.database)
+    conn = await pg_connect(POSTGRES_URL)
     await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
     await conn.execute(f'SET search_path TO "{schema}"')
     return conn

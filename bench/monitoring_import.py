@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import os
 import random
 import resource
 import sys
@@ -24,21 +23,17 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import asyncpg
-from sqlalchemy.engine import make_url
+from _support import POSTGRES_URL, ROOT, pg_connect, resident_id
 
 from fangpin_common import migrations
 from fangpin_common.auth import Principal
 from fangpin_common.clock import SettableClock
 from fangpin_common.county import load_county
 from fangpin_common.db import Database
-from fangpin_monitoring.households.rules import check_digit
 from fangpin_monitoring.imports.rules import COLUMNS
 from fangpin_monitoring.imports.service import import_households
 from fangpin_monitoring.settings import MonitoringSettings
 
-ROOT = Path(__file__).resolve().parents[1]
-POSTGRES_URL = os.environ.get("FANGPIN_TEST_POSTGRES_URL",
-                              "postgresql+asyncpg://postgres@127.0.0.1:5432/fangpin_test")
 HEADERS = [c.header for c in COLUMNS]
 SURNAMES = "韦覃莫廖黄蓝梁罗潘唐吴陆龙杨"
 GIVEN = "明华强军芳丽秀英桂兰金玉春生福海"
@@ -68,8 +63,7 @@ def write_csv(path: Path, members: int) -> int:
                 serial += 1
                 born = start + timedelta(days=serial % 25_000)
                 male = rng.random() < 0.5
-                seq = f"{(serial // 25_000) % 100:02d}{(1 if male else 2) + 2 * rng.randrange(4)}"
-                first17 = f"450224{born:%Y%m%d}{seq}"
+                seq = (serial // 25_000) % 100 * 10 + (1 if male else 2) + 2 * rng.randrange(4)
                 values = {
                     "户编号": f"K{households}", "乡镇": township,
                     "村（社区）": f"{township}第{households % 9}村",
@@ -79,7 +73,7 @@ def write_csv(path: Path, members: int) -> int:
                     "整户低保户": "否", "危改户": "否",
                     "受灾户": "是" if households % 17 == 0 else "否",
                     "姓名": rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
-                    "身份证号": first17 + check_digit(first17), "性别": "男" if male else "女",
+                    "身份证号": resident_id("450224", born, seq), "性别": "男" if male else "女",
                     "出生日期": born.isoformat(),
                     "与户主关系": "户主" if i == 0 else rng.choice(RELATIONS),
                     "劳动能力": rng.choice(("普通劳动力", "弱劳力", "无劳动力")),
@@ -92,9 +86,7 @@ def write_csv(path: Path, members: int) -> int:
 
 
 async def connect(schema: str) -> asyncpg.Connection:
-    u = make_url(POSTGRES_URL)
-    conn = await asyncpg.connect(host=u.host, port=u.port or 5432, user=u.username,
-                                 password=u.password, database=u.database)
+    conn = await pg_connect(POSTGRES_URL)
     await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
     await conn.execute(f'SET search_path TO "{schema}"')
     return conn

@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import tempfile
 import time
 import uuid
 import warnings
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
+from _support import POSTGRES_URL, ROOT
 from sqlalchemy import func, insert, select, text
 
 from fangpin_common import migrations
@@ -38,12 +37,9 @@ from fangpin_monitoring.reports.service import monitoring_report
 from fangpin_monitoring.settings import MonitoringSettings
 from fangpin_monitoring.warnings.models import RiskWarning
 
-ROOT = Path(__file__).resolve().parents[1]
 COUNTY = load_county(ROOT / "config" / "county.yaml")
 TODAY = date(2024, 4, 10)
 MARCH, MARCH_END = date(2024, 3, 1), date(2024, 3, 31)
-POSTGRES_URL = os.environ.get("FANGPIN_TEST_POSTGRES_URL",
-                              "postgresql+asyncpg://postgres@127.0.0.1:5432/fangpin_test")
 CHUNK = 20_000
 
 

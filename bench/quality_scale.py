@@ -24,8 +24,9 @@ import time
 import uuid
 import warnings
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
+from _support import POSTGRES_URL, ROOT
+from _support import resident_id as valid_id
 from sqlalchemy import func, select, text
 
 from fangpin_common import migrations
@@ -34,7 +35,6 @@ from fangpin_common.county import load_county
 from fangpin_common.db import Database, bulk_insert
 from fangpin_monitoring.cases.models import Case, Helper
 from fangpin_monitoring.households.models import Household, Member
-from fangpin_monitoring.households.rules import check_digit
 from fangpin_monitoring.income.models import IncomeRecord
 from fangpin_monitoring.plans.models import AssistancePlan, Measure
 from fangpin_monitoring.quality import service
@@ -42,11 +42,8 @@ from fangpin_monitoring.quality.models import Anomaly
 from fangpin_monitoring.settings import MonitoringSettings
 from fangpin_monitoring.visits.models import Visit
 
-ROOT = Path(__file__).resolve().parents[1]
 COUNTY = load_county(ROOT / "config" / "county.yaml")
 TODAY = date(2024, 4, 10)
-POSTGRES_URL = os.environ.get("FANGPIN_TEST_POSTGRES_URL",
-                              "postgresql+asyncpg://postgres@127.0.0.1:5432/fangpin_test")
 CHUNK = 20_000  # households per insert batch
 BASE = date(1940, 1, 1)
 
@@ -55,8 +52,7 @@ def resident_id(k: int) -> tuple[str, date, str]:
     """The k-th distinct valid ID, its birth date and sex."""
     born = BASE + timedelta(days=k % 29_000)
     seq = k // 29_000
-    first17 = f"450224{born:%Y%m%d}{seq:03d}"
-    return first17 + check_digit(first17), born, "男" if seq % 2 else "女"
+    return valid_id("450224", born, seq), born, "男" if seq % 2 else "女"
 
 
 async def seed(db: Database, persons: int) -> int:

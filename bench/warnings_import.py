@@ -22,8 +22,8 @@ import time
 import uuid
 import warnings
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
+from _support import POSTGRES_URL, ROOT, resident_id
 from sqlalchemy import insert, select, text, true
 
 from fangpin_common import migrations
@@ -32,18 +32,14 @@ from fangpin_common.clock import SettableClock
 from fangpin_common.county import load_county
 from fangpin_common.db import Database
 from fangpin_monitoring.households.models import Household, Member
-from fangpin_monitoring.households.rules import check_digit
 from fangpin_monitoring.settings import MonitoringSettings
 from fangpin_monitoring.warnings import service
 from fangpin_monitoring.warnings.files import parse_file
 from fangpin_monitoring.warnings.kinds import kinds_of
 from fangpin_monitoring.warnings.models import RiskWarning
 
-ROOT = Path(__file__).resolve().parents[1]
 COUNTY = load_county(ROOT / "config" / "county.yaml")
 TODAY = date(2024, 4, 10)
-POSTGRES_URL = os.environ.get("FANGPIN_TEST_POSTGRES_URL",
-                              "postgresql+asyncpg://postgres@127.0.0.1:5432/fangpin_test")
 
 
 def resident_ids(count: int, seed: int) -> list[str]:
@@ -51,8 +47,7 @@ def resident_ids(count: int, seed: int) -> list[str]:
     seen: set[str] = set()
     while len(seen) < count:
         born = date(1940, 1, 1) + timedelta(days=rng.randrange(80 * 365))
-        first17 = f"450224{born:%Y%m%d}{rng.randrange(1000):03d}"
-        seen.add(first17 + check_digit(first17))
+        seen.add(resident_id("450224", born, rng.randrange(1000)))
     return sorted(seen)
 
 

@@ -94,3 +94,18 @@ async def test_two_replicas_scanning_emit_each_event_once(database, private_nats
         events = await queued(first)
         assert len(events) == 1200
         assert len(set(events)) == 1200  # no (kind, subject) twice
+
+
+async def test_a_scan_over_several_batches_queues_each_event_once(database, private_nats, clock):
+    # Batches of 500 go to the outbox in one statement each (COPY on PostgreSQL).
+    app = kit_app(database, private_nats.url, Handled(), clock, run_relay=False, run_scanners=False,
+                  run_consumers=False)
+    async with running(app):
+        await open_many(app, 1100, date(2024, 4, 1))
+        clock.set_today(date(2024, 4, 5))
+        assert await app.state.scanner.scan() == 1100
+        assert await app.state.scanner.scan() == 0
+        events = await queued(app)
+        assert len(set(events)) == len(events) == 1100
+        assert {kind for kind, _ in events} == {"helper_due_soon"}
+        assert {subject for _, subject in events} == {f"case-{i}" for i in range(1100)}

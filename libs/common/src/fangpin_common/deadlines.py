@@ -28,6 +28,8 @@ from fangpin_common.tables import DEADLINES
 
 log = logging.getLogger(__name__)
 
+READ_BATCHES = 100  # batches of claimable ids read at once by a scan
+
 
 @dataclass(frozen=True)
 class DeadlineRule:
@@ -159,29 +161,52 @@ class DeadlineScanner:
             await asyncio.sleep(self.interval)
 
     async def scan(self) -> int:
-        """Emit every due-soon and overdue event that is due today; returns how many."""
+        """Emit every due-soon and overdue event that is due today; returns how many.
+
+        The claimable rows are read once (up to `batch_size × READ_BATCHES` at a time) and then
+        claimed by id, a batch per transaction. Claiming the next batch with `… ORDER BY due_on
+        LIMIT n` instead would walk again, in the index, past every row already claimed in this
+        pass that is still open (a due-soon row stays open): quadratic in the rows due.
+        """
         total = 0
         for state in ("due_soon", "overdue"):
             while True:
-                emitted = await self._claim_batch(state)
-                total += emitted
-                if emitted < self.batch_size:
+                wanted = self.batch_size * READ_BATCHES
+                ids = await self._claimable_ids(state, wanted)
+                claimed = 0
+                for start in range(0, len(ids), self.batch_size):
+                    claimed += await self._claim_batch(state, ids[start:start + self.batch_size])
+                total += claimed
+                # Another replica may hold some of them: they are its to emit.
+                if len(ids) < wanted or claimed == 0:
                     break
         return total
 
-    async def _claim_batch(self, state: str) -> int:
+    def _condition(self, state: str):
         today = self.clock.today()
-        now = self.clock.now()
         d = DEADLINES.c
         kinds = list(self.events)
         if state == "due_soon":
-            condition = and_(d.state == "open", d.due_soon_emitted_at.is_(None),
-                             d.due_soon_on <= today, d.due_on >= today, d.kind.in_(kinds))
-            values = {"due_soon_emitted_at": now}
-        else:
-            condition = and_(d.state == "open", d.due_on < today, d.kind.in_(kinds))
-            values = {"state": "overdue", "overdue_emitted_at": now}
-        claimable = select(d.id).where(condition).order_by(d.due_on).limit(self.batch_size)
+            return and_(d.state == "open", d.due_soon_emitted_at.is_(None),
+                        d.due_soon_on <= today, d.due_on >= today, d.kind.in_(kinds))
+        return and_(d.state == "open", d.due_on < today, d.kind.in_(kinds))
+
+    async def _claimable_ids(self, state: str, limit: int) -> list[str]:
+        d = DEADLINES.c
+        async with self.database.session() as session:
+            return list((await session.execute(
+                select(d.id).where(self._condition(state)).order_by(d.due_on).limit(limit)
+            )).scalars())
+
+    async def _claim_batch(self, state: str, ids: list[str]) -> int:
+        today = self.clock.today()
+        now = self.clock.now()
+        d = DEADLINES.c
+        # Checked again as the rows are claimed: another replica may have claimed some since.
+        condition = self._condition(state)
+        values = {"due_soon_emitted_at": now} if state == "due_soon" else \
+            {"state": "overdue", "overdue_emitted_at": now}
+        claimable = select(d.id).where(d.id.in_(ids), condition)
         if is_postgres(self.database.engine):
             claimable = claimable.with_for_update(skip_locked=True)
         async with self.database.unit_of_work() as session:
@@ -191,6 +216,7 @@ class DeadlineScanner:
                 .values(**values)
                 .returning(*DEADLINES.c)
             )).all()
+            emitted = []
             for row in rows:
                 event_cls = getattr(self.events[row.kind], state)
                 data = DeadlineData(
@@ -200,6 +226,9 @@ class DeadlineScanner:
                     due_on=row.due_on, days_overdue=max(0, (today - row.due_on).days),
                     context=row.context or {},
                 )
-                await outbox.emit(session, event_cls(data=data, subject=row.subject_id, time=now))
+                emitted.append(event_cls(data=data, subject=row.subject_id, time=now))
+            # One statement for the batch, not a round trip per event.
+            await outbox.emit_many(session, emitted)
+            for row in rows:
                 self.metrics.deadlines_emitted.labels(self.service, row.kind, state).inc()
         return len(rows)
