@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import nats.errors
@@ -25,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fangpin_common.bus import Bus
 from fangpin_common.clock import Clock
-from fangpin_common.db import is_postgres
+from fangpin_common.db import insert_new
 from fangpin_common.events import CloudEvent, parse_event
 from fangpin_common.logging import event_id_var
 from fangpin_common.metrics import Metrics
@@ -114,18 +115,35 @@ class Consumer:
 
     async def _pull(self, psub) -> None:
         batch = self.settings.consumer_batch_size
-        while True:
-            try:
-                messages = await psub.fetch(batch, timeout=1.0)
-            except (nats.errors.TimeoutError, TimeoutError):
-                if not self.bus.connected:
-                    raise ConnectionError("NATS connection lost") from None
-                continue  # an empty stream is idle time, not an error
-            if self.sub.batch_handler is not None and len(messages) > 1:
-                await self.handle_batch(messages)
-                continue
-            for msg in messages:
-                await self.handle_message(msg)
+        # The batch being applied: the next one is fetched meanwhile (the fetch's work overlaps
+        # the database's), then waits for it, so batches are still applied one after the other.
+        working: asyncio.Task | None = None
+        try:
+            while True:
+                try:
+                    messages = await psub.fetch(batch, timeout=1.0)
+                except (nats.errors.TimeoutError, TimeoutError):
+                    if working is not None:
+                        await working
+                        working = None
+                    if not self.bus.connected:
+                        raise ConnectionError("NATS connection lost") from None
+                    continue  # an empty stream is idle time, not an error
+                if working is not None:
+                    async with self._in_progress(messages):
+                        await working
+                working = asyncio.create_task(self._handle(messages))
+        finally:
+            if working is not None and not working.done():
+                working.cancel()
+                await asyncio.gather(working, return_exceptions=True)
+
+    async def _handle(self, messages: Sequence) -> None:
+        if self.sub.batch_handler is not None and len(messages) > 1:
+            await self.handle_batch(messages)
+            return
+        for msg in messages:
+            await self.handle_message(msg)
 
     # -- one message --------------------------------------------------------------------------
     async def handle_message(self, msg) -> str:
@@ -188,7 +206,8 @@ class Consumer:
                 batch.append((msg, event))
         if batch:
             try:
-                outcomes = await self._apply_batch([event for _, event in batch])
+                async with self._in_progress([msg for msg, _ in batch]):
+                    outcomes = await self._apply_batch([event for _, event in batch])
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -196,11 +215,15 @@ class Consumer:
                             extra={"fields": {"error": repr(exc), "size": len(batch)}})
                 single.extend(msg for msg, _ in batch)
             else:
+                consumed: Counter[tuple[str, str]] = Counter()
                 for (msg, event), outcome in zip(batch, outcomes, strict=True):
                     with contextlib.suppress(Exception):
                         await msg.ack()
+                    consumed[event.type, outcome] += 1
+                # Counted per type and outcome, not per event (a label lookup each is costly).
+                for (event_type, outcome), count in consumed.items():
                     self.metrics.events_consumed.labels(self.service, self.sub.durable,
-                                                        event.type, outcome).inc()
+                                                        event_type, outcome).inc(count)
         for msg, event in ignored:
             await msg.ack()
             self.metrics.events_consumed.labels(self.service, self.sub.durable, event.type,
@@ -210,31 +233,40 @@ class Consumer:
 
     async def _apply_batch(self, events: list[CloudEvent]) -> list[str]:
         assert self.sub.batch_handler is not None
-        dialect = postgresql if is_postgres(self.database.engine) else sqlite
         now = self.clock.now()
         async with self.database.unit_of_work() as session:
             # One statement claims the batch: the ids it returns are the ones not seen before.
-            claimed = dialect.insert(PROCESSED_EVENTS).on_conflict_do_nothing().returning(
-                PROCESSED_EVENTS.c.event_id)
-            fresh_ids = {row[0] for row in await session.execute(claimed, [
+            fresh_ids = set(await insert_new(session, PROCESSED_EVENTS, [
                 {"consumer": self.sub.durable, "event_id": event.id, "event_type": event.type,
-                 "processed_at": now} for event in events])}
+                 "processed_at": now} for event in events], returning="event_id") or ())
             fresh = [event for event in events if event.id in fresh_ids]
             if fresh:
                 await self.sub.batch_handler(session, fresh)
         return ["handled" if event.id in fresh_ids else "duplicate" for event in events]
 
     async def _apply_with_heartbeat(self, event: CloudEvent, msg) -> str:
+        async with self._in_progress([msg]):
+            return await self.apply(event)
+
+    @contextlib.asynccontextmanager
+    async def _in_progress(self, msgs: Sequence) -> AsyncIterator[None]:
+        """Tell the server the messages are being worked on while the block runs, so a slow
+        transaction does not make it deliver them again (to a second, parallel handling)."""
+        s = self.settings
+        # With a back-off list the server waits only its first step before redelivering.
+        wait = min([s.consumer_ack_wait_seconds, *s.consumer_backoff_seconds[:1]])
+        interval = max(wait / 3, 0.05)
+
         async def heartbeat() -> None:
-            interval = max(self.settings.consumer_ack_wait_seconds / 3, 0.5)
             while True:
                 await asyncio.sleep(interval)
-                with contextlib.suppress(Exception):
-                    await msg.in_progress()
+                for msg in msgs:
+                    with contextlib.suppress(Exception):
+                        await msg.in_progress()
 
         beat = asyncio.create_task(heartbeat())
         try:
-            return await self.apply(event)
+            yield
         finally:
             beat.cancel()
 

@@ -8,12 +8,14 @@ redelivered or replayed event can never make a second one.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from fangpin_common.db import insert_new
 from fangpin_common.events import CloudEvent
 from fangpin_notifications.deliveries import rules as delivery_rules
 from fangpin_notifications.deliveries.models import Delivery
@@ -126,16 +128,18 @@ async def route(session: AsyncSession, events: Sequence[CloudEvent], notifier) -
                     unit=unit, rule=rule.name, reminder_id=reminder_id, title=title, body=body,
                     payload=delivery_payload(data, unit, directory), event_time=event.time,
                     now=now))
-    if reminders:
-        await session.execute(notifier.insert(REMINDERS), reminders)
-    if deliveries:
-        await session.execute(notifier.insert(DELIVERIES), deliveries)
+    # One multi-row INSERT … ON CONFLICT DO NOTHING each: a second copy is dropped.
+    await insert_new(session, REMINDERS, reminders)
+    await insert_new(session, DELIVERIES, deliveries)
 
     def count() -> None:
         m = notifier.metrics
-        for rule_name, latency in stored:
-            m.sent.labels("inbox", rule_name).inc()
-            m.latency.labels("inbox").observe(max(latency, 0.0))
+        per_rule = Counter(rule_name for rule_name, _ in stored)
+        for rule_name, n in per_rule.items():
+            m.sent.labels("inbox", rule_name).inc(n)
+        latency = m.latency.labels("inbox")
+        for _, seconds in stored:
+            latency.observe(max(seconds, 0.0))
         if deliveries:
             notifier.wake.set()
 
