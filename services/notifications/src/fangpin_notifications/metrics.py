@@ -27,6 +27,9 @@ class NotificationMetrics:
         self.escalated = Counter("fangpin_notifications_escalated_total",
                                  "Unacknowledged reminders escalated to the level above.",
                                  labels, registry=r)
+        self.resolved = Counter("fangpin_notifications_resolved_total",
+                                "Open reminders closed because the domain reported the thing "
+                                "done.", labels, registry=r)
         self.dead_lettered = Counter("fangpin_notifications_dead_lettered_total",
                                      "Deliveries that exhausted their retries (or could never "
                                      "succeed).", labels, registry=r)

@@ -18,7 +18,7 @@ from fangpin_notifications.deliveries.models import (
     DeliveryAttempt,
     DeliveryRead,
 )
-from fangpin_notifications.inbox.models import Reminder
+from fangpin_notifications.inbox.models import CLOSED, Reminder
 
 DELIVERIES = Delivery.__table__
 ATTEMPTS = DeliveryAttempt.__table__
@@ -44,12 +44,13 @@ async def claim(db, channel: str, limit: int, now: datetime, lease_seconds: floa
 
 
 async def acknowledged(db, reminder_ids: list[str]) -> set[str]:
+    """The reminders among these that are closed (answered, or the thing was done)."""
     if not reminder_ids:
         return set()
     async with db.session() as session:
         rows = await session.execute(select(Reminder.__table__.c.id).where(
             Reminder.__table__.c.id.in_(reminder_ids),
-            Reminder.__table__.c.state == "acknowledged"))
+            Reminder.__table__.c.state.in_(CLOSED)))
         return {r[0] for r in rows}
 
 

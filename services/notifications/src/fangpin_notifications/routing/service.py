@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from fangpin_common.db import insert_new
@@ -20,17 +21,20 @@ from fangpin_common.events import CloudEvent
 from fangpin_notifications.deliveries import rules as delivery_rules
 from fangpin_notifications.deliveries.models import Delivery
 from fangpin_notifications.directory.rules import Directory
-from fangpin_notifications.inbox.models import Reminder
+from fangpin_notifications.inbox.models import CLOSED, Reminder
 from fangpin_notifications.routing.rules import (
     Rule,
     render_text,
     resolve_recipients,
+    subject_value,
     template_values,
     used_fields,
 )
 
 REMINDERS = Reminder.__table__
 DELIVERIES = Delivery.__table__
+R = REMINDERS.c
+D = DELIVERIES.c
 
 
 def new_id() -> str:
@@ -83,13 +87,18 @@ async def route(session: AsyncSession, events: Sequence[CloudEvent], notifier) -
     deliveries: list[dict] = []
     seen: set[tuple[str, str, str]] = set()
     stored: list[tuple[str, float]] = []
+    done: dict[tuple[str, ...], set[str]] = {}
     for event in events:
         data = event.data.model_dump(mode="json")
+        for key, rule_names in notifier.rules.resolving(event.type):
+            if data.get(key) not in (None, ""):
+                done.setdefault(rule_names, set()).add(str(data[key])[:100])
         matched = notifier.rules.matching(event.type, data)
         if not matched:
             continue
         overdue = is_overdue(event.type, data)
         for rule in matched:
+            subject = subject_value(rule, data)
             fields = used_fields(rule.template, rule.title)
             push = rule.push_channels if not rule.digest else []
             for unit in resolve_recipients(rule, data, county):
@@ -117,6 +126,7 @@ async def route(session: AsyncSession, events: Sequence[CloudEvent], notifier) -
                         "overdue": overdue, "level": 0, "escalate_at": escalate_at,
                         "digest": rule.digest,
                         "digest_channels": list(rule.push_channels) if rule.digest else [],
+                        "subject_key": subject,
                     })
                     stored.append((rule.name, (now - event.time).total_seconds()))
                 if not push:
@@ -131,6 +141,10 @@ async def route(session: AsyncSession, events: Sequence[CloudEvent], notifier) -
     # One multi-row INSERT … ON CONFLICT DO NOTHING each: a second copy is dropped.
     await insert_new(session, REMINDERS, reminders)
     await insert_new(session, DELIVERIES, deliveries)
+    # After the inserts: a batch holding both the overdue event and the one that settles it
+    # closes the reminder it has just made.
+    resolved = [await resolve(session, rule_names, keys, now)
+                for rule_names, keys in done.items()]
 
     def count() -> None:
         m = notifier.metrics
@@ -140,12 +154,38 @@ async def route(session: AsyncSession, events: Sequence[CloudEvent], notifier) -
         latency = m.latency.labels("inbox")
         for _, seconds in stored:
             latency.observe(max(seconds, 0.0))
+        for by_rule in resolved:
+            for rule_name, n in by_rule.items():
+                m.resolved.labels("inbox", rule_name).inc(n)
         if deliveries:
             notifier.wake.set()
 
-    if stored or deliveries:
+    if stored or deliveries or any(resolved):
         notifier.after_commit(session, count)
     return len(reminders)
+
+
+async def resolve(session: AsyncSession, rule_names: Sequence[str], keys: set[str],
+                  now: datetime) -> Counter[str]:
+    """Close the open reminders of these rules about these things (the domain reported them
+    done): state resolved, no further escalation, their pending pushes cancelled. How many
+    per rule."""
+    closed = (await session.execute(
+        update(REMINDERS)
+        .where(R.subject_key.in_(sorted(keys)), R.rule.in_(rule_names), R.state.not_in(CLOSED))
+        .values(state="resolved", resolved_at=now, escalate_at=None)
+        .returning(R.id, R.rule))).all()
+    if closed:
+        ids = [row.id for row in closed]
+        for start in range(0, len(ids), 500):
+            await session.execute(
+                update(DELIVERIES)
+                .where(D.reminder_id.in_(ids[start:start + 500]), D.state == "pending")
+                .values(state="cancelled", claimed_until=None, last_error=RESOLVED_NOTE))
+    return Counter(row.rule for row in closed)
+
+
+RESOLVED_NOTE = "事项已办结，提醒已关闭，无需再发送"
 
 
 def delivery_payload(data: Mapping[str, Any], unit: str, directory: Directory) -> dict:
