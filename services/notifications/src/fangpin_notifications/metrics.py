@@ -36,6 +36,10 @@ class NotificationMetrics:
         self.dead_letters = Gauge("fangpin_notifications_dead_letters",
                                   "Dead-letter deliveries waiting for an operator.", ["channel"],
                                   registry=r)
+        self.unknown = Gauge("fangpin_notifications_unknown_deliveries",
+                             "Deliveries whose send a crash interrupted on a channel without "
+                             "an idempotency key: for an operator to check and resend.",
+                             ["channel"], registry=r)
         self.pending = Gauge("fangpin_notifications_pending_deliveries",
                              "Deliveries waiting to be sent.", ["channel"], registry=r)
         self.latency = Histogram("fangpin_notifications_delivery_latency_seconds",
