@@ -292,7 +292,10 @@ def _processed_columns(table: Any, columns: list[str], rows: list[dict[str, Any]
                 if value is None:
                     done.append(None)
                     continue
-                key = value if isinstance(value, (str, int, float, datetime)) else id(value)
+                if isinstance(value, (str, int, float, datetime)):
+                    key = value
+                else:  # a JSON document: the same object, or an empty one, is processed once
+                    key = id(value) if value else type(value)
                 found = memo.get(key, memo)
                 if found is memo:
                     found = memo[key] = process(value)
