@@ -134,8 +134,8 @@ class Consumer:
                         await working
                 working = asyncio.create_task(self._handle(messages))
         finally:
-            if working is not None and not working.done():
-                working.cancel()
+            if working is not None:
+                working.cancel()  # a stop interrupts it as it would the loop itself
                 await asyncio.gather(working, return_exceptions=True)
 
     async def _handle(self, messages: Sequence) -> None:
