@@ -19,7 +19,7 @@ from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import registry
-from sqlalchemy.types import JSON, DateTime, TypeDecorator
+from sqlalchemy.types import JSON, DateTime, String, TypeDecorator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from fangpin_common.settings import ServiceSettings
@@ -253,6 +253,10 @@ async def insert_new(session: AsyncSession, table: Any, rows: list[dict[str, Any
             if isinstance(type_, JSON):  # sent as its text, as the bind processing made it
                 params.append(f"${i + 1}::text[]")
                 selected.append(f"u{i}::json")
+            elif isinstance(type_, String):
+                # text[]: cheaper than varchar(n)[]; the column still checks the length.
+                params.append(f"${i + 1}::text[]")
+                selected.append(f"u{i}")
             else:
                 params.append(f"${i + 1}::{type_.compile(dialect=dialect)}[]")
                 selected.append(f"u{i}")
