@@ -14,6 +14,7 @@ import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import nats.errors
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -36,7 +37,8 @@ from fangpin_common.tables import DEAD_LETTERS, PROCESSED_EVENTS
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
-BatchHandler = Callable[[AsyncSession, Sequence[CloudEvent]], Awaitable[None]]
+BatchHandler = Callable[..., Awaitable[None]]
+BatchPrepare = Callable[[Sequence[CloudEvent]], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,21 @@ class Subscription:
     # It must have the same effect as `handler` applied to each event; if the batch fails,
     # every message falls back to `handler` in its own transaction (retries, dead letters).
     batch_handler: BatchHandler | None = None
+    # Optional: the batch's work that needs no transaction (rows built from the events), done
+    # while the previous batch is being written. With it the handler is called as
+    # batch_handler(session, fresh_events, prepared) — `prepared` covers every event of the
+    # batch, the handler keeps what concerns the fresh ones. If it fails, one by one as above.
+    batch_prepare: BatchPrepare | None = None
+
+
+@dataclass
+class _Batch:
+    """A fetched batch, sorted: first deliveries applied together, the rest one by one."""
+
+    batch: list[tuple[Any, CloudEvent]] = field(default_factory=list)
+    single: list = field(default_factory=list)
+    ignored: list[tuple[Any, CloudEvent]] = field(default_factory=list)
+    prepared: Any = None
 
 
 class PoisonMessage(Exception):
@@ -129,19 +146,25 @@ class Consumer:
                     if not self.bus.connected:
                         raise ConnectionError("NATS connection lost") from None
                     continue  # an empty stream is idle time, not an error
+                if self.sub.batch_handler is not None and len(messages) > 1:
+                    # Prepared now, while the previous batch is still being written.
+                    step = self._finish_batch(await self._start_batch(messages))
+                else:
+                    step = self._handle_each(messages)
                 if working is not None:
-                    async with self._in_progress(messages):
-                        await working
-                working = asyncio.create_task(self._handle(messages))
+                    try:
+                        async with self._in_progress(messages):
+                            await working
+                    except BaseException:
+                        step.close()
+                        raise
+                working = asyncio.create_task(step)
         finally:
             if working is not None:
                 working.cancel()  # a stop interrupts it as it would the loop itself
                 await asyncio.gather(working, return_exceptions=True)
 
-    async def _handle(self, messages: Sequence) -> None:
-        if self.sub.batch_handler is not None and len(messages) > 1:
-            await self.handle_batch(messages)
-            return
+    async def _handle_each(self, messages: Sequence) -> None:
         for msg in messages:
             await self.handle_message(msg)
 
@@ -186,9 +209,12 @@ class Consumer:
 
     async def handle_batch(self, messages: Sequence) -> None:
         """Apply first deliveries of known events in one transaction; the rest one by one."""
-        batch: list[tuple[object, CloudEvent]] = []
-        single: list = []
-        ignored: list[tuple[object, CloudEvent]] = []
+        await self._finish_batch(await self._start_batch(messages))
+
+    async def _start_batch(self, messages: Sequence) -> _Batch:
+        """Sort the batch and prepare it: no transaction yet."""
+        out = _Batch()
+        batch, single, ignored = out.batch, out.single, out.ignored
         seen: set[str] = set()
         for msg in messages:
             deliveries = msg.metadata.num_delivered if msg.metadata else 1
@@ -204,10 +230,25 @@ class Consumer:
             else:
                 seen.add(event.id)
                 batch.append((msg, event))
+        if batch and self.sub.batch_prepare is not None:
+            try:
+                out.prepared = await self.sub.batch_prepare([event for _, event in batch])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("batch could not be prepared, applying its events one by one",
+                            extra={"fields": {"error": repr(exc), "size": len(batch)}})
+                single.extend(msg for msg, _ in batch)
+                batch.clear()
+        return out
+
+    async def _finish_batch(self, prepared: _Batch) -> None:
+        batch, single, ignored = prepared.batch, prepared.single, prepared.ignored
         if batch:
             try:
                 async with self._in_progress([msg for msg, _ in batch]):
-                    outcomes = await self._apply_batch([event for _, event in batch])
+                    outcomes = await self._apply_batch([event for _, event in batch],
+                                                       prepared.prepared)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -231,7 +272,7 @@ class Consumer:
         for msg in single:
             await self.handle_message(msg)
 
-    async def _apply_batch(self, events: list[CloudEvent]) -> list[str]:
+    async def _apply_batch(self, events: list[CloudEvent], prepared: Any = None) -> list[str]:
         assert self.sub.batch_handler is not None
         now = self.clock.now()
         async with self.database.unit_of_work() as session:
@@ -240,7 +281,9 @@ class Consumer:
                 {"consumer": self.sub.durable, "event_id": event.id, "event_type": event.type,
                  "processed_at": now} for event in events], returning="event_id") or ())
             fresh = [event for event in events if event.id in fresh_ids]
-            if fresh:
+            if fresh and self.sub.batch_prepare is not None:
+                await self.sub.batch_handler(session, fresh, prepared)
+            elif fresh:
                 await self.sub.batch_handler(session, fresh)
         return ["handled" if event.id in fresh_ids else "duplicate" for event in events]
 

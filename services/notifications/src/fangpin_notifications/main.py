@@ -44,12 +44,17 @@ def subscriptions(ctx: ServiceContext) -> list[Subscription]:
     async def handle(session, event) -> None:
         await routing.route(session, [event], notifier)
 
-    async def handle_batch(session, events) -> None:
-        await routing.route(session, events, notifier)
+    async def prepare(events) -> routing.Plan:
+        # Outside the transaction (the directory through its own read): the rows are built
+        # while the previous batch is being written.
+        return routing.plan(events, notifier, await notifier.directory.get())
+
+    async def handle_batch(session, events, plan: routing.Plan) -> None:
+        await routing.apply(session, plan, notifier, {event.id for event in events})
 
     return [Subscription(durable=f"notifications-{name}", stream=stream,
                          subjects=[f"fangpin.{name}.>"], handler=handle,
-                         batch_handler=handle_batch)
+                         batch_handler=handle_batch, batch_prepare=prepare)
             for name, stream in SOURCES.items()]
 
 

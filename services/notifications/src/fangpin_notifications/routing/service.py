@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -78,21 +79,38 @@ def push_deliveries(notifier, directory: Directory, channels: Sequence[str], **r
             if notifier.usable(c) and directory.reachable(row["unit"], c)]
 
 
+@dataclass
+class Plan:
+    """What a batch of events makes: rows and closings, built outside any transaction (the
+    consumer builds the next batch's while the previous one is being written)."""
+
+    now: datetime
+    reminders: list[dict] = field(default_factory=list)
+    deliveries: list[dict] = field(default_factory=list)
+    # (event id, the rules whose reminders it closes, the thing's key)
+    done: list[tuple[str, tuple[str, ...], str]] = field(default_factory=list)
+    # (event id, rule, seconds from the event to its reminder)
+    stored: list[tuple[str, str, float]] = field(default_factory=list)
+
+
 async def route(session: AsyncSession, events: Sequence[CloudEvent], notifier) -> int:
     """Reminders and deliveries for a batch of events; returns how many reminders."""
+    directory = await notifier.directory.get(session)
+    return await apply(session, plan(events, notifier, directory), notifier)
+
+
+def plan(events: Sequence[CloudEvent], notifier, directory: Directory) -> Plan:
+    """The rows a batch of events makes (pure: no database)."""
     now = notifier.clock.now()
     county = notifier.county
-    directory = await notifier.directory.get(session)
-    reminders: list[dict] = []
-    deliveries: list[dict] = []
+    out = Plan(now)
+    reminders, deliveries, stored = out.reminders, out.deliveries, out.stored
     seen: set[tuple[str, str, str]] = set()
-    stored: list[tuple[str, float]] = []
-    done: dict[tuple[str, ...], set[str]] = {}
     for event in events:
         data = event.data.model_dump(mode="json")
         for key, rule_names in notifier.rules.resolving(event.type):
             if data.get(key) not in (None, ""):
-                done.setdefault(rule_names, set()).add(str(data[key])[:100])
+                out.done.append((event.id, rule_names, str(data[key])[:100]))
         matched = notifier.rules.matching(event.type, data)
         if not matched:
             continue
@@ -128,7 +146,7 @@ async def route(session: AsyncSession, events: Sequence[CloudEvent], notifier) -
                         "digest_channels": list(rule.push_channels) if rule.digest else [],
                         "subject_key": subject,
                     })
-                    stored.append((rule.name, (now - event.time).total_seconds()))
+                    stored.append((event.id, rule.name, (now - event.time).total_seconds()))
                 if not push:
                     continue  # inbox only, or its push channels go out in the daily digest
                 fresh = [c for c in push if (event.id, unit, c) not in seen]
@@ -138,21 +156,37 @@ async def route(session: AsyncSession, events: Sequence[CloudEvent], notifier) -
                     unit=unit, rule=rule.name, reminder_id=reminder_id, title=title, body=body,
                     payload=delivery_payload(data, unit, directory), event_time=event.time,
                     now=now))
+    return out
+
+
+async def apply(session: AsyncSession, plan: Plan, notifier,
+                fresh: set[str] | None = None) -> int:
+    """Write a plan in the caller's transaction — only the rows of the `fresh` events when
+    given (the others were applied before); returns how many reminders."""
+    reminders, deliveries, stored, done = plan.reminders, plan.deliveries, plan.stored, plan.done
+    if fresh is not None:
+        reminders = [r for r in reminders if r["event_id"] in fresh]
+        deliveries = [d for d in deliveries if d["event_id"] in fresh]
+        stored = [s for s in stored if s[0] in fresh]
+        done = [d for d in done if d[0] in fresh]
     # One multi-row INSERT … ON CONFLICT DO NOTHING each: a second copy is dropped.
     await insert_new(session, REMINDERS, reminders)
     await insert_new(session, DELIVERIES, deliveries)
     # After the inserts: a batch holding both the overdue event and the one that settles it
     # closes the reminder it has just made.
-    resolved = [await resolve(session, rule_names, keys, now)
-                for rule_names, keys in done.items()]
+    closing: dict[tuple[str, ...], set[str]] = {}
+    for _, rule_names, key in done:
+        closing.setdefault(rule_names, set()).add(key)
+    resolved = [await resolve(session, rule_names, keys, plan.now)
+                for rule_names, keys in closing.items()]
 
     def count() -> None:
         m = notifier.metrics
-        per_rule = Counter(rule_name for rule_name, _ in stored)
+        per_rule = Counter(rule_name for _, rule_name, _ in stored)
         for rule_name, n in per_rule.items():
             m.sent.labels("inbox", rule_name).inc(n)
         latency = m.latency.labels("inbox")
-        for _, seconds in stored:
+        for _, _, seconds in stored:
             latency.observe(max(seconds, 0.0))
         for by_rule in resolved:
             for rule_name, n in by_rule.items():
