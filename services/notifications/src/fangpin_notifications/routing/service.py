@@ -115,16 +115,25 @@ def plan(events: Sequence[CloudEvent], notifier, directory: Directory) -> Plan:
         if not matched:
             continue
         overdue = is_overdue(event.type, data)
+        # The event's texts, rendered once for every recipient (and rule) they do not name.
+        texts: dict[tuple, tuple[str, str]] = {}
         for rule in matched:
             subject = subject_value(rule, data)
             fields = used_fields(rule.template, rule.title)
+            per_unit = not fields.isdisjoint(("unit", "unit_name"))
+            per_rule = "rule" in fields
             push = rule.push_channels if not rule.digest else []
             for unit in resolve_recipients(rule, data, county):
-                values = template_values(event.type, event.time, data, county, unit=unit,
-                                         unit_name=directory.name_of(unit), rule=rule.name,
-                                         fields=fields)
-                body = render_text(rule.template, values)
-                title = title_of(rule, values, body)
+                key = (rule.template, rule.title, unit if per_unit else None,
+                       rule.name if per_rule else None)
+                found = texts.get(key)
+                if found is None:
+                    values = template_values(event.type, event.time, data, county, unit=unit,
+                                             unit_name=directory.name_of(unit), rule=rule.name,
+                                             fields=fields)
+                    body = render_text(rule.template, values)
+                    found = texts[key] = (body, title_of(rule, values, body))
+                body, title = found
                 reminder_id = None
                 if "inbox" in rule.channels and (event.id, unit, "inbox") not in seen:
                     seen.add((event.id, unit, "inbox"))
