@@ -90,3 +90,34 @@ async def test_a_send_in_flight_at_shutdown_is_settled_not_repeated(database, ow
     async with running(app):
         await asyncio.sleep(0.5)
     assert len(receiver.to("/hook")) == 1
+
+
+INBOX_ONLY = [{"event": "fangpin.monitoring.case.helper_overdue", "recipients": ["township"],
+               "channels": ["inbox"], "template": "监测户（户编号 {household_id}）已逾期。"}]
+
+
+async def test_a_batch_of_old_and_new_events_writes_only_the_new(database, own_nats, tmp_path):
+    """The batch path builds every event's rows before its transaction; only the events its
+    claim finds fresh are written and counted."""
+    settings = settings_for(NotificationsSettings, database, own_nats.url,
+                            county_config=county_file(tmp_path, INBOX_ONLY))
+    old = [CaseHelperOverdue(subject=f"case-{n}", data=deadline(n=n)) for n in range(40)]
+    new = [CaseHelperOverdue(subject=f"case-{n}", data=deadline(n=n)) for n in range(40, 100)]
+    app = create_app(settings)
+    async with running(app):
+        await publish(own_nats.url, *old)
+        await eventually(lambda: _reminders_are(app, 40))
+    # Read again from the start with new events behind the old: batches mixing both.
+    await forget_progress(own_nats.url)
+    await publish(own_nats.url, *new)
+    app = create_app(settings)
+    async with running(app):
+        await eventually(lambda: _reminders_are(app, 100))
+        await eventually(lambda: metric(app, "fangpin_events_consumed_total",
+                                        outcome="duplicate") == 40)
+        assert metric(app, "fangpin_events_consumed_total", outcome="handled") == 60
+        assert metric(app, "fangpin_notifications_sent_total") == 60
+
+
+async def _reminders_are(app, n: int) -> bool:
+    return await count(app, Reminder) == n

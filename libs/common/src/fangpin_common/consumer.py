@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import nats.errors
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -25,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fangpin_common.bus import Bus
 from fangpin_common.clock import Clock
-from fangpin_common.db import is_postgres
+from fangpin_common.db import insert_new
 from fangpin_common.events import CloudEvent, parse_event
 from fangpin_common.logging import event_id_var
 from fangpin_common.metrics import Metrics
@@ -35,7 +37,8 @@ from fangpin_common.tables import DEAD_LETTERS, PROCESSED_EVENTS
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
-BatchHandler = Callable[[AsyncSession, Sequence[CloudEvent]], Awaitable[None]]
+BatchHandler = Callable[..., Awaitable[None]]
+BatchPrepare = Callable[[Sequence[CloudEvent]], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,21 @@ class Subscription:
     # It must have the same effect as `handler` applied to each event; if the batch fails,
     # every message falls back to `handler` in its own transaction (retries, dead letters).
     batch_handler: BatchHandler | None = None
+    # Optional: the batch's work that needs no transaction (rows built from the events), done
+    # while the previous batch is being written. With it the handler is called as
+    # batch_handler(session, fresh_events, prepared) — `prepared` covers every event of the
+    # batch, the handler keeps what concerns the fresh ones. If it fails, one by one as above.
+    batch_prepare: BatchPrepare | None = None
+
+
+@dataclass
+class _Batch:
+    """A fetched batch, sorted: first deliveries applied together, the rest one by one."""
+
+    batch: list[tuple[Any, CloudEvent]] = field(default_factory=list)
+    single: list = field(default_factory=list)
+    ignored: list[tuple[Any, CloudEvent]] = field(default_factory=list)
+    prepared: Any = None
 
 
 class PoisonMessage(Exception):
@@ -114,18 +132,41 @@ class Consumer:
 
     async def _pull(self, psub) -> None:
         batch = self.settings.consumer_batch_size
-        while True:
-            try:
-                messages = await psub.fetch(batch, timeout=1.0)
-            except (nats.errors.TimeoutError, TimeoutError):
-                if not self.bus.connected:
-                    raise ConnectionError("NATS connection lost") from None
-                continue  # an empty stream is idle time, not an error
-            if self.sub.batch_handler is not None and len(messages) > 1:
-                await self.handle_batch(messages)
-                continue
-            for msg in messages:
-                await self.handle_message(msg)
+        # The batch being applied: the next one is fetched meanwhile (the fetch's work overlaps
+        # the database's), then waits for it, so batches are still applied one after the other.
+        working: asyncio.Task | None = None
+        try:
+            while True:
+                try:
+                    messages = await psub.fetch(batch, timeout=1.0)
+                except (nats.errors.TimeoutError, TimeoutError):
+                    if working is not None:
+                        await working
+                        working = None
+                    if not self.bus.connected:
+                        raise ConnectionError("NATS connection lost") from None
+                    continue  # an empty stream is idle time, not an error
+                if self.sub.batch_handler is not None and len(messages) > 1:
+                    # Prepared now, while the previous batch is still being written.
+                    step = self._finish_batch(await self._start_batch(messages))
+                else:
+                    step = self._handle_each(messages)
+                if working is not None:
+                    try:
+                        async with self._in_progress(messages):
+                            await working
+                    except BaseException:
+                        step.close()
+                        raise
+                working = asyncio.create_task(step)
+        finally:
+            if working is not None:
+                working.cancel()  # a stop interrupts it as it would the loop itself
+                await asyncio.gather(working, return_exceptions=True)
+
+    async def _handle_each(self, messages: Sequence) -> None:
+        for msg in messages:
+            await self.handle_message(msg)
 
     # -- one message --------------------------------------------------------------------------
     async def handle_message(self, msg) -> str:
@@ -168,9 +209,12 @@ class Consumer:
 
     async def handle_batch(self, messages: Sequence) -> None:
         """Apply first deliveries of known events in one transaction; the rest one by one."""
-        batch: list[tuple[object, CloudEvent]] = []
-        single: list = []
-        ignored: list[tuple[object, CloudEvent]] = []
+        await self._finish_batch(await self._start_batch(messages))
+
+    async def _start_batch(self, messages: Sequence) -> _Batch:
+        """Sort the batch and prepare it: no transaction yet."""
+        out = _Batch()
+        batch, single, ignored = out.batch, out.single, out.ignored
         seen: set[str] = set()
         for msg in messages:
             deliveries = msg.metadata.num_delivered if msg.metadata else 1
@@ -186,9 +230,25 @@ class Consumer:
             else:
                 seen.add(event.id)
                 batch.append((msg, event))
+        if batch and self.sub.batch_prepare is not None:
+            try:
+                out.prepared = await self.sub.batch_prepare([event for _, event in batch])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("batch could not be prepared, applying its events one by one",
+                            extra={"fields": {"error": repr(exc), "size": len(batch)}})
+                single.extend(msg for msg, _ in batch)
+                batch.clear()
+        return out
+
+    async def _finish_batch(self, prepared: _Batch) -> None:
+        batch, single, ignored = prepared.batch, prepared.single, prepared.ignored
         if batch:
             try:
-                outcomes = await self._apply_batch([event for _, event in batch])
+                async with self._in_progress([msg for msg, _ in batch]):
+                    outcomes = await self._apply_batch([event for _, event in batch],
+                                                       prepared.prepared)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -196,11 +256,15 @@ class Consumer:
                             extra={"fields": {"error": repr(exc), "size": len(batch)}})
                 single.extend(msg for msg, _ in batch)
             else:
+                consumed: Counter[tuple[str, str]] = Counter()
                 for (msg, event), outcome in zip(batch, outcomes, strict=True):
                     with contextlib.suppress(Exception):
                         await msg.ack()
+                    consumed[event.type, outcome] += 1
+                # Counted per type and outcome, not per event (a label lookup each is costly).
+                for (event_type, outcome), count in consumed.items():
                     self.metrics.events_consumed.labels(self.service, self.sub.durable,
-                                                        event.type, outcome).inc()
+                                                        event_type, outcome).inc(count)
         for msg, event in ignored:
             await msg.ack()
             self.metrics.events_consumed.labels(self.service, self.sub.durable, event.type,
@@ -208,33 +272,44 @@ class Consumer:
         for msg in single:
             await self.handle_message(msg)
 
-    async def _apply_batch(self, events: list[CloudEvent]) -> list[str]:
+    async def _apply_batch(self, events: list[CloudEvent], prepared: Any = None) -> list[str]:
         assert self.sub.batch_handler is not None
-        dialect = postgresql if is_postgres(self.database.engine) else sqlite
         now = self.clock.now()
         async with self.database.unit_of_work() as session:
             # One statement claims the batch: the ids it returns are the ones not seen before.
-            claimed = dialect.insert(PROCESSED_EVENTS).on_conflict_do_nothing().returning(
-                PROCESSED_EVENTS.c.event_id)
-            fresh_ids = {row[0] for row in await session.execute(claimed, [
+            fresh_ids = set(await insert_new(session, PROCESSED_EVENTS, [
                 {"consumer": self.sub.durable, "event_id": event.id, "event_type": event.type,
-                 "processed_at": now} for event in events])}
+                 "processed_at": now} for event in events], returning="event_id") or ())
             fresh = [event for event in events if event.id in fresh_ids]
-            if fresh:
+            if fresh and self.sub.batch_prepare is not None:
+                await self.sub.batch_handler(session, fresh, prepared)
+            elif fresh:
                 await self.sub.batch_handler(session, fresh)
         return ["handled" if event.id in fresh_ids else "duplicate" for event in events]
 
     async def _apply_with_heartbeat(self, event: CloudEvent, msg) -> str:
+        async with self._in_progress([msg]):
+            return await self.apply(event)
+
+    @contextlib.asynccontextmanager
+    async def _in_progress(self, msgs: Sequence) -> AsyncIterator[None]:
+        """Tell the server the messages are being worked on while the block runs, so a slow
+        transaction does not make it deliver them again (to a second, parallel handling)."""
+        s = self.settings
+        # With a back-off list the server waits only its first step before redelivering.
+        wait = min([s.consumer_ack_wait_seconds, *s.consumer_backoff_seconds[:1]])
+        interval = max(wait / 3, 0.05)
+
         async def heartbeat() -> None:
-            interval = max(self.settings.consumer_ack_wait_seconds / 3, 0.5)
             while True:
                 await asyncio.sleep(interval)
-                with contextlib.suppress(Exception):
-                    await msg.in_progress()
+                for msg in msgs:
+                    with contextlib.suppress(Exception):
+                        await msg.in_progress()
 
         beat = asyncio.create_task(heartbeat())
         try:
-            return await self.apply(event)
+            yield
         finally:
             beat.cancel()
 

@@ -19,7 +19,7 @@ from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import registry
-from sqlalchemy.types import DateTime, TypeDecorator
+from sqlalchemy.types import JSON, DateTime, String, TypeDecorator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from fangpin_common.settings import ServiceSettings
@@ -218,3 +218,92 @@ async def bulk_insert(session: AsyncSession, table: Any, rows: list[dict[str, An
             # The same exception an INSERT raises, so callers handle both paths alike.
             raise IntegrityError(f"COPY {table.name}", None, exc) from exc
         raise
+
+
+# SQLite accepts 32766 parameters per statement; stay well below it.
+_SQLITE_MAX_PARAMS = 30000
+
+
+async def insert_new(session: AsyncSession, table: Any, rows: list[dict[str, Any]],
+                     returning: str | None = None) -> list[Any] | None:
+    """INSERT … ON CONFLICT DO NOTHING of many rows (all with the same keys), in the caller's
+    transaction, with as few statements as the driver allows; the values of `returning` for
+    the rows actually inserted when it is given.
+
+    The hot paths (a consumed batch and its reminders) spend most of their time in per-row
+    statement machinery, so this goes to the driver directly: values pass the columns' bind
+    processing (UTC datetimes, JSON) once per distinct value, then PostgreSQL receives one
+    statement over column arrays (`INSERT … SELECT … FROM unnest(…)`), SQLite one executemany
+    (or multi-row VALUES when rows are returned).
+    """
+    if not rows:
+        return [] if returning else None
+    connection = await session.connection()
+    dialect = connection.dialect
+    columns = list(rows[0])
+    values = _processed_columns(table, columns, rows, dialect)
+    prep = dialect.identifier_preparer
+    target = prep.format_table(table)
+    names = ", ".join(prep.quote(c) for c in columns)
+    tail = " ON CONFLICT DO NOTHING" + (f" RETURNING {prep.quote(returning)}" if returning else "")
+    if dialect.name == "postgresql":
+        params, selected = [], []
+        for i, name in enumerate(columns):
+            type_ = table.c[name].type
+            if isinstance(type_, JSON):  # sent as its text, as the bind processing made it
+                params.append(f"${i + 1}::text[]")
+                selected.append(f"u{i}::json")
+            elif isinstance(type_, String):
+                # text[]: cheaper than varchar(n)[]; the column still checks the length.
+                params.append(f"${i + 1}::text[]")
+                selected.append(f"u{i}")
+            else:
+                params.append(f"${i + 1}::{type_.compile(dialect=dialect)}[]")
+                selected.append(f"u{i}")
+        aliases = ", ".join(f"u{i}" for i in range(len(columns)))
+        sql = (f"INSERT INTO {target} ({names}) SELECT {', '.join(selected)} FROM "
+               f"unnest({', '.join(params)}) AS u({aliases}){tail}")
+        result = await connection.exec_driver_sql(sql, tuple(values))
+        return [row[0] for row in result] if returning else None
+    records = list(zip(*values, strict=True))
+    placeholder = "(" + ", ".join("?" * len(columns)) + ")"
+    if not returning:
+        await connection.exec_driver_sql(
+            f"INSERT INTO {target} ({names}) VALUES {placeholder}{tail}", records)
+        return None
+    found: list[Any] = []
+    step = max(_SQLITE_MAX_PARAMS // len(columns), 1)
+    for start in range(0, len(records), step):
+        chunk = records[start:start + step]
+        sql = f"INSERT INTO {target} ({names}) VALUES {', '.join([placeholder] * len(chunk))}{tail}"
+        result = await connection.exec_driver_sql(sql, tuple(v for r in chunk for v in r))
+        found.extend(row[0] for row in result)
+    return found
+
+
+def _processed_columns(table: Any, columns: list[str], rows: list[dict[str, Any]],
+                       dialect: Any) -> list[list[Any]]:
+    """Each column's values as the driver receives them; a value repeated across rows (the
+    batch's time, an event's data for each of its recipients) is processed once."""
+    out = []
+    for name in columns:
+        column = [row[name] for row in rows]
+        process = table.c[name].type._cached_bind_processor(dialect)
+        if process is not None:
+            memo: dict[Any, Any] = {}
+            done = []
+            for value in column:
+                if value is None:
+                    done.append(None)
+                    continue
+                if isinstance(value, (str, int, float, datetime)):
+                    key = value
+                else:  # a JSON document: the same object, or an empty one, is processed once
+                    key = id(value) if value else type(value)
+                found = memo.get(key, memo)
+                if found is memo:
+                    found = memo[key] = process(value)
+                done.append(found)
+            column = done
+        out.append(column)
+    return out

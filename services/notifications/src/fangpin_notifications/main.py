@@ -8,6 +8,7 @@ stays unacknowledged; sends a daily digest where a rule asks for one.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -44,12 +45,17 @@ def subscriptions(ctx: ServiceContext) -> list[Subscription]:
     async def handle(session, event) -> None:
         await routing.route(session, [event], notifier)
 
-    async def handle_batch(session, events) -> None:
-        await routing.route(session, events, notifier)
+    async def prepare(events) -> routing.Plan:
+        # Outside the transaction (the directory through its own read): the rows are built
+        # while the previous batch is being written.
+        return routing.plan(events, notifier, await notifier.directory.get())
+
+    async def handle_batch(session, events, plan: routing.Plan) -> None:
+        await routing.apply(session, plan, notifier, {event.id for event in events})
 
     return [Subscription(durable=f"notifications-{name}", stream=stream,
                          subjects=[f"fangpin.{name}.>"], handler=handle,
-                         batch_handler=handle_batch)
+                         batch_handler=handle_batch, batch_prepare=prepare)
             for name, stream in SOURCES.items()]
 
 
@@ -90,7 +96,13 @@ def create_app(settings: NotificationsSettings | None = None,
             await migrations.upgrade(SPEC.name, settings)
         await notifier.directory.ensure_seeded(notifier.clock.now())
         async with started(app):
-            yield
+            # What start-up built lives as long as the process: out of the cyclic collector's
+            # scans, which a busy stream of events (many short-lived rows) triggers often.
+            gc.freeze()
+            try:
+                yield
+            finally:
+                gc.unfreeze()  # collectable again once stopped (tests start many apps)
 
     app.router.lifespan_context = lifespan
     return app

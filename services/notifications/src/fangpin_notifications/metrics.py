@@ -27,12 +27,19 @@ class NotificationMetrics:
         self.escalated = Counter("fangpin_notifications_escalated_total",
                                  "Unacknowledged reminders escalated to the level above.",
                                  labels, registry=r)
+        self.resolved = Counter("fangpin_notifications_resolved_total",
+                                "Open reminders closed because the domain reported the thing "
+                                "done.", labels, registry=r)
         self.dead_lettered = Counter("fangpin_notifications_dead_lettered_total",
                                      "Deliveries that exhausted their retries (or could never "
                                      "succeed).", labels, registry=r)
         self.dead_letters = Gauge("fangpin_notifications_dead_letters",
                                   "Dead-letter deliveries waiting for an operator.", ["channel"],
                                   registry=r)
+        self.unknown = Gauge("fangpin_notifications_unknown_deliveries",
+                             "Deliveries whose send a crash interrupted on a channel without "
+                             "an idempotency key: for an operator to check and resend.",
+                             ["channel"], registry=r)
         self.pending = Gauge("fangpin_notifications_pending_deliveries",
                              "Deliveries waiting to be sent.", ["channel"], registry=r)
         self.latency = Histogram("fangpin_notifications_delivery_latency_seconds",

@@ -95,6 +95,11 @@ class NotificationsSettings(ServiceSettings):
     dispatcher_idle_seconds: float = 1.0
     # A claimed delivery not settled within this time (a crashed replica) is claimed again.
     delivery_lease_seconds: float = 300.0
+    # A send recorded as started (in flight) and not settled this long after the channel's
+    # timeout: its process died. Idempotent channels send it again (same delivery id); the
+    # robots mark it `unknown` for an operator. Checked at most every `…_check_seconds`.
+    delivery_in_flight_grace_seconds: float = 30.0
+    delivery_in_flight_check_seconds: float = 10.0
 
     escalation_interval_seconds: float = 60.0
     # The daily digest, at this Asia/Shanghai time.

@@ -34,6 +34,10 @@ class ChannelError(Exception):
 
 class Channel(Protocol):
     name: str
+    # The receiver gets a key that is the same on every attempt (the delivery id), so a copy
+    # sent again after a crash can be dropped there; without one a send in doubt is not
+    # repeated automatically (state unknown, for an operator).
+    idempotent: bool
 
     def configured(self) -> bool: ...
 

@@ -14,6 +14,7 @@ from fangpin_notifications.settings import NotificationsSettings
 
 class EmailChannel:
     name = "email"
+    idempotent = True  # Message-ID
 
     def __init__(self, settings: NotificationsSettings) -> None:
         self.settings = settings

@@ -46,6 +46,7 @@ def dingtalk_url(url: str, secret: str | None, timestamp_ms: int | None = None) 
 
 class WeComChannel:
     name = "wecom"
+    idempotent = False  # group robots take no key: a copy would show twice in the group
 
     def __init__(self, client: httpx.AsyncClient) -> None:
         self.client = client
@@ -61,6 +62,7 @@ class WeComChannel:
 
 class DingTalkChannel:
     name = "dingtalk"
+    idempotent = False
 
     def __init__(self, client: httpx.AsyncClient) -> None:
         self.client = client

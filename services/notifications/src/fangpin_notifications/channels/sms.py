@@ -39,6 +39,7 @@ def dig(reply: Any, path: str) -> Any:
 
 class SmsChannel:
     name = "sms"
+    idempotent = True  # {delivery_id} for the gateway's own key (out_id …)
 
     def __init__(self, client: httpx.AsyncClient, gateway: SmsGateway) -> None:
         self.client = client

@@ -52,6 +52,7 @@ def verify(secret: str, headers: Mapping[str, str], body: bytes, now: float | No
 
 class WebhookChannel:
     name = "webhook"
+    idempotent = True  # X-Fangpin-Delivery, Idempotency-Key
 
     def __init__(self, client: httpx.AsyncClient, default_secret: str) -> None:
         self.client = client
@@ -67,6 +68,8 @@ class WebhookChannel:
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             "X-Fangpin-Delivery": message.delivery_id,
+            # The same key under the name generic receivers and gateways look for.
+            "Idempotency-Key": message.delivery_id,
             "X-Fangpin-Event": message.event_type,
             "X-Fangpin-Timestamp": str(timestamp),
             "X-Fangpin-Signature": signature(secrets.get("webhook") or self.default_secret,

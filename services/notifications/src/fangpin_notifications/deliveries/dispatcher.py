@@ -2,11 +2,13 @@
 
 Per channel: a token bucket (rate limit), a concurrency limit, quiet hours (nothing is claimed
 while they last), timeouts, retries with exponential back-off and jitter, dead letters.
-A delivery is settled right after its attempt; on shutdown the attempts in flight finish and
-are settled before the loop ends, so a restart neither loses nor repeats one. (A replica that
-dies mid-send leaves its claim to expire after `delivery_lease_seconds`; the delivery is then
-sent again with the same delivery id, which e-mail (Message-ID), webhooks (X-Fangpin-Delivery)
-and SMS gateways ({delivery_id}) can use to drop the copy.)
+A send is recorded as in flight (committed) just before it starts and settled right after;
+on shutdown the attempts in flight finish and are settled before the loop ends, so a restart
+neither loses nor repeats one. A replica that dies mid-send leaves the in-flight record: once it
+is older than the channel's timeout (plus a grace), the delivery is sent again with the same
+delivery id where the receiver can drop the copy — e-mail (Message-ID), webhooks
+(X-Fangpin-Delivery, Idempotency-Key), SMS gateways ({delivery_id}) — and is marked `unknown`
+for an operator on the group robots, which have no such key (see `service.recover`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 class Dispatcher:
     def __init__(self, notifier) -> None:
         self.n = notifier
+        self._checked: dict[str, float] = {}  # channel → monotonic time of the last recovery
 
     async def run(self) -> None:
         loops = [asyncio.create_task(self.channel_loop(c), name=f"dispatch-{c}")
@@ -60,6 +63,7 @@ class Dispatcher:
         n = self.n
         policy = n.settings.policy(channel)
         now = n.clock.now()
+        await self.recover(channel, now)
         if rules.quiet_until(now, policy.quiet_hours) is not None:
             return 0, n.settings.dispatcher_idle_seconds
         bucket = n.buckets[channel]
@@ -79,6 +83,26 @@ class Dispatcher:
             await asyncio.wait({work}, timeout=policy.timeout_seconds + 5)
             raise
         return len(rows), 0.0
+
+    async def recover(self, channel: str, now, force: bool = False) -> list[str]:
+        """Settle the sends a dead process left in flight (at most every few seconds)."""
+        s = self.n.settings
+        last = self._checked.get(channel)
+        if not force and last is not None and \
+                time.monotonic() - last < s.delivery_in_flight_check_seconds:
+            return []
+        self._checked[channel] = time.monotonic()
+        stale = now - timedelta(seconds=s.policy(channel).timeout_seconds
+                                + s.delivery_in_flight_grace_seconds)
+        ids = await service.recover(self.n.db, channel,
+                                    idempotent=self.n.channels[channel].idempotent, now=now,
+                                    stale_before=stale)
+        if ids:
+            log.error("sends interrupted by a crash: " + (
+                "sending again with the same delivery id" if self.n.channels[channel].idempotent
+                else "marked unknown, for an operator to check and resend"),
+                extra={"fields": {"channel": channel, "deliveries": ids}})
+        return ids
 
     async def _send_all(self, channel: str, rows: list) -> None:
         n = self.n
@@ -112,6 +136,8 @@ class Dispatcher:
                 raise ChannelError(f"单位 {row.recipient_unit} 在通讯录中没有 {channel} 联系方式",
                                    permanent=True)
             entry = directory.entries.get(row.recipient_unit)
+            # In flight, committed before the send: a crash from here on is detected.
+            await service.begin(n.db, row, started=started, addresses=addresses)
             message = Message(
                 delivery_id=row.id, channel=channel, unit=row.recipient_unit,
                 unit_name=directory.name_of(row.recipient_unit), title=row.title, body=row.body,
@@ -171,3 +197,4 @@ class Dispatcher:
         for channel in PUSH_CHANNELS:
             self.n.metrics.pending.labels(channel).set(counts.get((channel, "pending"), 0))
             self.n.metrics.dead_letters.labels(channel).set(counts.get((channel, "dead"), 0))
+            self.n.metrics.unknown.labels(channel).set(counts.get((channel, "unknown"), 0))

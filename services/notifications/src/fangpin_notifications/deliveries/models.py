@@ -17,7 +17,9 @@ from fangpin_common.db import UTCDateTime
 from fangpin_notifications.base import Base
 
 # pending → sent | dead | cancelled (the reminder was acknowledged before it went out)
-STATES = ("pending", "sent", "dead", "cancelled")
+#         | unknown (the process died during a send on a channel without an idempotency key:
+#           it may have arrived; an operator checks and resends if not)
+STATES = ("pending", "sent", "dead", "cancelled", "unknown")
 
 
 class Delivery(Base, table=True):
@@ -44,6 +46,9 @@ class Delivery(Base, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     available_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     claimed_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    # Set (committed) just before a send, cleared when its outcome is recorded: still set long
+    # after the channel's timeout, the sender died in between and nobody knows if it arrived.
+    sending_since: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     last_error: str | None = Field(default=None, sa_column=Column(Text))
 
@@ -57,7 +62,7 @@ class DeliveryAttempt(Base, table=True):
     attempt: int
     started_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     duration_ms: int
-    # sent | retry | dead | cancelled
+    # sending (in flight) → sent | retry | dead | unknown; cancelled
     outcome: str = Field(max_length=16)
     addresses: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     status: str | None = Field(default=None, max_length=50)
@@ -90,5 +95,6 @@ class DeliveryRead(SQLModel):
     created_at: datetime
     available_at: datetime
     sent_at: datetime | None
+    sending_since: datetime | None = None
     last_error: str | None
     log: list[AttemptRead] = []

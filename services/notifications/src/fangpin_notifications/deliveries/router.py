@@ -14,9 +14,11 @@ from fangpin_notifications.deps import County, NotifierDep
 router = APIRouter(prefix="/admin/deliveries", tags=["operations"])
 
 
+State = Literal["pending", "sent", "dead", "cancelled", "unknown"]
+
+
 @router.get("", response_model=list[DeliveryRead])
-async def list_deliveries(session: SessionDep, _: County,
-                          state: Literal["pending", "sent", "dead", "cancelled"] | None = "dead",
+async def list_deliveries(session: SessionDep, _: County, state: State | None = "dead",
                           channel: str | None = None,
                           limit: Annotated[int, Query(ge=1, le=500)] = 100,
                           offset: Annotated[int, Query(ge=0)] = 0) -> list[DeliveryRead]:

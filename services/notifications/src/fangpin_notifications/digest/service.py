@@ -13,12 +13,12 @@ import logging
 from datetime import date
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from fangpin_notifications.deliveries.models import Delivery
 from fangpin_notifications.digest import rules
 from fangpin_notifications.digest.models import DigestRun
-from fangpin_notifications.inbox.models import Reminder
+from fangpin_notifications.inbox.models import CLOSED, Reminder
 from fangpin_notifications.routing.service import delivery_payload, push_deliveries
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ async def run(notifier, day: date) -> int | None:
             await session.flush()  # the claim: a second replica fails here or at commit
             open_items = (await session.exec(
                 select(Reminder).where(Reminder.digest.is_(True),  # type: ignore[attr-defined]
-                                       Reminder.state != "acknowledged")
+                                       col(Reminder.state).not_in(CLOSED))
                 .order_by(Reminder.created_at, Reminder.id))).all()
             by_unit: dict[str, list[Reminder]] = {}
             for r in open_items:

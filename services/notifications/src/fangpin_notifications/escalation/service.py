@@ -18,7 +18,7 @@ from fangpin_common import outbox
 from fangpin_notifications.deliveries.models import Delivery
 from fangpin_notifications.escalation import rules
 from fangpin_notifications.escalation.events import reminder_escalated
-from fangpin_notifications.inbox.models import Reminder
+from fangpin_notifications.inbox.models import CLOSED, Reminder
 from fangpin_notifications.routing.rules import render_text, template_values
 from fangpin_notifications.routing.service import delivery_payload, push_deliveries, title_of
 
@@ -42,7 +42,7 @@ async def _escalate_batch(notifier, batch_size: int) -> tuple[int, int]:
     n = notifier
     now = n.clock.now()
     directory = await n.directory.get()
-    due = and_(R.escalate_at.is_not(None), R.escalate_at <= now, R.state != "acknowledged")
+    due = and_(R.escalate_at.is_not(None), R.escalate_at <= now, R.state.not_in(CLOSED))
     claimable = select(R.id).where(due).order_by(R.escalate_at).limit(batch_size)
     if n.postgres:
         claimable = claimable.with_for_update(skip_locked=True)
@@ -86,6 +86,8 @@ async def _escalate_batch(notifier, batch_size: int) -> tuple[int, int]:
                 "escalate_at": rules.next_escalate_at(rule.escalate, level, now),
                 "escalated_at": None, "escalated_to": None, "escalated_from": row.id,
                 "digest": False, "digest_channels": [],
+                # The escalated reminder is closed with the first when the thing is done.
+                "subject_key": row.subject_key, "resolved_at": None,
             })
             # Escalations are urgent: pushed at once, never kept for the digest.
             deliveries.extend(push_deliveries(

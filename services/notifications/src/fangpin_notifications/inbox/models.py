@@ -11,6 +11,11 @@ from sqlmodel import Field, SQLModel
 from fangpin_common.db import UTCDateTime
 from fangpin_notifications.base import Base
 
+# unread → read → acknowledged; unread/read → resolved (the thing was done: see `resolved_by`).
+STATES = ("unread", "read", "acknowledged", "resolved")
+# Closed reminders: answered or done; they neither escalate nor appear in the digest.
+CLOSED = ("acknowledged", "resolved")
+
 
 class Reminder(Base, table=True):
     __tablename__ = "reminders"
@@ -23,6 +28,11 @@ class Reminder(Base, table=True):
         Index("ix_reminders_escalate_at", "escalate_at",
               sqlite_where=text("escalate_at IS NOT NULL"),
               postgresql_where=text("escalate_at IS NOT NULL")),
+        # Resolution finds the open reminders about a thing (only rules with `resolved_by`
+        # store it).
+        Index("ix_reminders_subject_key", "subject_key",
+              sqlite_where=text("subject_key IS NOT NULL"),
+              postgresql_where=text("subject_key IS NOT NULL")),
     )
 
     id: str = Field(primary_key=True, max_length=36)
@@ -40,6 +50,10 @@ class Reminder(Base, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     read_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     acknowledged_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    # What it is about (a case id, a warning id …) when its rule has `resolved_by`: the domain
+    # reporting that thing done closes it (state `resolved`).
+    subject_key: str | None = Field(default=None, max_length=100)
+    resolved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     # The routing rule that made it, its title and the event's data (for digests, escalation).
     rule: str | None = Field(default=None, max_length=200)
     title: str | None = Field(default=None, max_length=200)
@@ -83,3 +97,4 @@ class ReminderRead(SQLModel):
     created_at: datetime
     read_at: datetime | None
     acknowledged_at: datetime | None
+    resolved_at: datetime | None = None

@@ -13,7 +13,7 @@ router = APIRouter(prefix="/api/v1/inbox", tags=["inbox"])
 
 @router.get("", response_model=list[ReminderRead])
 async def list_inbox(session: SessionDep, principal: PrincipalDep,
-                     state: Literal["unread", "read", "acknowledged"] | None = None,
+                     state: Literal["unread", "read", "acknowledged", "resolved"] | None = None,
                      unit: Annotated[str | None,
                                      Query(description="县级令牌可查看其他单位")] = None,
                      limit: Annotated[int, Query(ge=1, le=500)] = 100,

@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from fangpin_common.auth import Principal
 from fangpin_common.clock import Clock
 from fangpin_common.errors import NotFound
-from fangpin_notifications.inbox.models import Reminder
+from fangpin_notifications.inbox.models import CLOSED, Reminder
 
 
 def unit_of(principal: Principal, unit: str | None = None) -> str:
@@ -49,7 +49,7 @@ async def mark(session: AsyncSession, principal: Principal, reminder_id: str, st
     now = clock.now()
     if state == "read" and reminder.state == "unread":
         reminder.state, reminder.read_at = "read", now
-    elif state == "acknowledged" and reminder.state != "acknowledged":
+    elif state == "acknowledged" and reminder.state not in CLOSED:  # done stays done
         reminder.state, reminder.acknowledged_at = "acknowledged", now
         reminder.read_at = reminder.read_at or now
         reminder.escalate_at = None  # answered: it climbs no further

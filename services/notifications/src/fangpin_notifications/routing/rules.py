@@ -51,6 +51,16 @@ class Escalation(BaseModel):
     template: str = DEFAULT_ESCALATION_TEMPLATE
 
 
+class Resolver(BaseModel):
+    """An event reporting that the thing a reminder is about was done (a helper assigned, a
+    plan filed, a warning verified): `key` is its data field naming that thing."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event: str
+    key: str
+
+
 class Rule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -71,6 +81,11 @@ class Rule(BaseModel):
     escalate: Escalation | None = None
     # Push channels are summed up in the unit's daily digest instead of sent one by one.
     digest: bool = False
+    # The open reminders of this rule (escalated ones included) are closed — state `resolved`,
+    # no further escalation, pending pushes cancelled — when one of these events names the same
+    # thing: its `key` field equals this rule's event field `subject_key`.
+    resolved_by: list[Resolver] = Field(default_factory=list)
+    subject_key: str = "subject_id"
 
     @field_validator("when")
     @classmethod
@@ -95,6 +110,7 @@ class RuleSet:
     # A pattern rule applies to the catalogue's matching types whose data has its fields.
     pattern_types: dict[str, frozenset[str]] = field(default_factory=dict)
     _by_type: dict[str, list[Rule]] = field(default_factory=dict)
+    _resolving: dict[str, list[tuple[str, tuple[str, ...]]]] = field(default_factory=dict)
 
     def for_type(self, event_type: str) -> list[Rule]:
         found = self._by_type.get(event_type)
@@ -110,6 +126,19 @@ class RuleSet:
 
     def get(self, name: str) -> Rule | None:
         return next((r for r in self.rules if r.name == name), None)
+
+    def resolving(self, event_type: str) -> list[tuple[str, tuple[str, ...]]]:
+        """What an event of this type closes: (its key field, the rules whose reminders)."""
+        found = self._resolving.get(event_type)
+        if found is None:
+            by_key: dict[str, list[str]] = {}
+            for rule in self.rules:
+                for resolver in rule.resolved_by:
+                    if resolver.event == event_type and rule.name not in by_key.get(
+                            resolver.key, []):
+                        by_key.setdefault(resolver.key, []).append(rule.name)
+            found = self._resolving[event_type] = [(k, tuple(v)) for k, v in by_key.items()]
+        return found
 
 
 def rules_for_type(rules: Sequence[Rule], event_type: str) -> list[Rule]:
@@ -242,6 +271,13 @@ def load_rules(county: County, source_text: str | None = None) -> RuleSet:
         if rule.escalate and "inbox" not in rule.channels:
             problem((*loc, "escalate"), "escalation needs the inbox channel: only an inbox "
                                         "reminder can be acknowledged")
+        for j, resolver in enumerate(rule.resolved_by):
+            where_ = (*loc, "resolved_by", j)
+            if resolver.event not in catalogue or resolver.event.startswith(OWN_PREFIX):
+                problem((*where_, "event"), f"unknown event type {resolver.event!r}")
+            elif resolver.key not in event_fields(catalogue[resolver.event]):
+                problem((*where_, "key"), f"{resolver.event} has no field {resolver.key!r} "
+                        f"(it has: {', '.join(sorted(event_fields(catalogue[resolver.event])))})")
         if rule.name in names:
             first = names[rule.name]
             problem((*loc, "id"), f"rule id {rule.name!r} is used twice (routing[{first}]): "
@@ -281,6 +317,10 @@ def _check_against(rule: Rule, cls: type[CloudEvent], county: County, loc: tuple
                 problem((*loc, "escalate", "template"),
                         f"{event_type} has no field {name!r} (an escalation also has: "
                         f"{', '.join(ESCALATION_FIELDS)})")
+    if rule.resolved_by and rule.subject_key not in fields:
+        problem((*loc, "subject_key"), f"{event_type} has no field {rule.subject_key!r} naming "
+                                       f"what its reminders are about (it has: "
+                                       f"{', '.join(sorted(fields))})")
     for key, values in rule.when.items():
         if condition_field(key, fields) is None:
             problem((*loc, "when", key), f"{event_type} has no field {key!r} to test "
@@ -328,6 +368,14 @@ def matches(rule: Rule, data: Mapping[str, Any]) -> bool:
         if not any(str(v) in accepted for v in have if v is not None):
             return False
     return True
+
+
+def subject_value(rule: Rule, data: Mapping[str, Any]) -> str | None:
+    """What a reminder of this rule is about, for its resolvers to find (None: no resolver)."""
+    if not rule.resolved_by:
+        return None
+    value = data.get(rule.subject_key)
+    return str(value)[:100] if value not in (None, "") else None
 
 
 def _unit_field(data: Mapping[str, Any], name: str) -> list[str]:

@@ -8,27 +8,34 @@ redelivered or replayed event can never make a second one.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from fangpin_common.db import insert_new
 from fangpin_common.events import CloudEvent
 from fangpin_notifications.deliveries import rules as delivery_rules
 from fangpin_notifications.deliveries.models import Delivery
 from fangpin_notifications.directory.rules import Directory
-from fangpin_notifications.inbox.models import Reminder
+from fangpin_notifications.inbox.models import CLOSED, Reminder
 from fangpin_notifications.routing.rules import (
     Rule,
     render_text,
     resolve_recipients,
+    subject_value,
     template_values,
     used_fields,
 )
 
 REMINDERS = Reminder.__table__
 DELIVERIES = Delivery.__table__
+R = REMINDERS.c
+D = DELIVERIES.c
 
 
 def new_id() -> str:
@@ -72,30 +79,61 @@ def push_deliveries(notifier, directory: Directory, channels: Sequence[str], **r
             if notifier.usable(c) and directory.reachable(row["unit"], c)]
 
 
+@dataclass
+class Plan:
+    """What a batch of events makes: rows and closings, built outside any transaction (the
+    consumer builds the next batch's while the previous one is being written)."""
+
+    now: datetime
+    reminders: list[dict] = field(default_factory=list)
+    deliveries: list[dict] = field(default_factory=list)
+    # (event id, the rules whose reminders it closes, the thing's key)
+    done: list[tuple[str, tuple[str, ...], str]] = field(default_factory=list)
+    # (event id, rule, seconds from the event to its reminder)
+    stored: list[tuple[str, str, float]] = field(default_factory=list)
+
+
 async def route(session: AsyncSession, events: Sequence[CloudEvent], notifier) -> int:
     """Reminders and deliveries for a batch of events; returns how many reminders."""
+    directory = await notifier.directory.get(session)
+    return await apply(session, plan(events, notifier, directory), notifier)
+
+
+def plan(events: Sequence[CloudEvent], notifier, directory: Directory) -> Plan:
+    """The rows a batch of events makes (pure: no database)."""
     now = notifier.clock.now()
     county = notifier.county
-    directory = await notifier.directory.get(session)
-    reminders: list[dict] = []
-    deliveries: list[dict] = []
+    out = Plan(now)
+    reminders, deliveries, stored = out.reminders, out.deliveries, out.stored
     seen: set[tuple[str, str, str]] = set()
-    stored: list[tuple[str, float]] = []
     for event in events:
         data = event.data.model_dump(mode="json")
+        for key, rule_names in notifier.rules.resolving(event.type):
+            if data.get(key) not in (None, ""):
+                out.done.append((event.id, rule_names, str(data[key])[:100]))
         matched = notifier.rules.matching(event.type, data)
         if not matched:
             continue
         overdue = is_overdue(event.type, data)
+        # The event's texts, rendered once for every recipient (and rule) they do not name.
+        texts: dict[tuple, tuple[str, str]] = {}
         for rule in matched:
+            subject = subject_value(rule, data)
             fields = used_fields(rule.template, rule.title)
+            per_unit = not fields.isdisjoint(("unit", "unit_name"))
+            per_rule = "rule" in fields
             push = rule.push_channels if not rule.digest else []
             for unit in resolve_recipients(rule, data, county):
-                values = template_values(event.type, event.time, data, county, unit=unit,
-                                         unit_name=directory.name_of(unit), rule=rule.name,
-                                         fields=fields)
-                body = render_text(rule.template, values)
-                title = title_of(rule, values, body)
+                key = (rule.template, rule.title, unit if per_unit else None,
+                       rule.name if per_rule else None)
+                found = texts.get(key)
+                if found is None:
+                    values = template_values(event.type, event.time, data, county, unit=unit,
+                                             unit_name=directory.name_of(unit), rule=rule.name,
+                                             fields=fields)
+                    body = render_text(rule.template, values)
+                    found = texts[key] = (body, title_of(rule, values, body))
+                body, title = found
                 reminder_id = None
                 if "inbox" in rule.channels and (event.id, unit, "inbox") not in seen:
                     seen.add((event.id, unit, "inbox"))
@@ -115,8 +153,9 @@ async def route(session: AsyncSession, events: Sequence[CloudEvent], notifier) -
                         "overdue": overdue, "level": 0, "escalate_at": escalate_at,
                         "digest": rule.digest,
                         "digest_channels": list(rule.push_channels) if rule.digest else [],
+                        "subject_key": subject,
                     })
-                    stored.append((rule.name, (now - event.time).total_seconds()))
+                    stored.append((event.id, rule.name, (now - event.time).total_seconds()))
                 if not push:
                     continue  # inbox only, or its push channels go out in the daily digest
                 fresh = [c for c in push if (event.id, unit, c) not in seen]
@@ -126,22 +165,70 @@ async def route(session: AsyncSession, events: Sequence[CloudEvent], notifier) -
                     unit=unit, rule=rule.name, reminder_id=reminder_id, title=title, body=body,
                     payload=delivery_payload(data, unit, directory), event_time=event.time,
                     now=now))
-    if reminders:
-        await session.execute(notifier.insert(REMINDERS), reminders)
-    if deliveries:
-        await session.execute(notifier.insert(DELIVERIES), deliveries)
+    return out
+
+
+async def apply(session: AsyncSession, plan: Plan, notifier,
+                fresh: set[str] | None = None) -> int:
+    """Write a plan in the caller's transaction — only the rows of the `fresh` events when
+    given (the others were applied before); returns how many reminders."""
+    reminders, deliveries, stored, done = plan.reminders, plan.deliveries, plan.stored, plan.done
+    if fresh is not None:
+        reminders = [r for r in reminders if r["event_id"] in fresh]
+        deliveries = [d for d in deliveries if d["event_id"] in fresh]
+        stored = [s for s in stored if s[0] in fresh]
+        done = [d for d in done if d[0] in fresh]
+    # One multi-row INSERT … ON CONFLICT DO NOTHING each: a second copy is dropped.
+    await insert_new(session, REMINDERS, reminders)
+    await insert_new(session, DELIVERIES, deliveries)
+    # After the inserts: a batch holding both the overdue event and the one that settles it
+    # closes the reminder it has just made.
+    closing: dict[tuple[str, ...], set[str]] = {}
+    for _, rule_names, key in done:
+        closing.setdefault(rule_names, set()).add(key)
+    resolved = [await resolve(session, rule_names, keys, plan.now)
+                for rule_names, keys in closing.items()]
 
     def count() -> None:
         m = notifier.metrics
-        for rule_name, latency in stored:
-            m.sent.labels("inbox", rule_name).inc()
-            m.latency.labels("inbox").observe(max(latency, 0.0))
+        per_rule = Counter(rule_name for _, rule_name, _ in stored)
+        for rule_name, n in per_rule.items():
+            m.sent.labels("inbox", rule_name).inc(n)
+        latency = m.latency.labels("inbox")
+        for _, _, seconds in stored:
+            latency.observe(max(seconds, 0.0))
+        for by_rule in resolved:
+            for rule_name, n in by_rule.items():
+                m.resolved.labels("inbox", rule_name).inc(n)
         if deliveries:
             notifier.wake.set()
 
-    if stored or deliveries:
+    if stored or deliveries or any(resolved):
         notifier.after_commit(session, count)
     return len(reminders)
+
+
+async def resolve(session: AsyncSession, rule_names: Sequence[str], keys: set[str],
+                  now: datetime) -> Counter[str]:
+    """Close the open reminders of these rules about these things (the domain reported them
+    done): state resolved, no further escalation, their pending pushes cancelled. How many
+    per rule."""
+    closed = (await session.execute(
+        update(REMINDERS)
+        .where(R.subject_key.in_(sorted(keys)), R.rule.in_(rule_names), R.state.not_in(CLOSED))
+        .values(state="resolved", resolved_at=now, escalate_at=None)
+        .returning(R.id, R.rule))).all()
+    if closed:
+        ids = [row.id for row in closed]
+        for start in range(0, len(ids), 500):
+            await session.execute(
+                update(DELIVERIES)
+                .where(D.reminder_id.in_(ids[start:start + 500]), D.state == "pending")
+                .values(state="cancelled", claimed_until=None, last_error=RESOLVED_NOTE))
+    return Counter(row.rule for row in closed)
+
+
+RESOLVED_NOTE = "事项已办结，提醒已关闭，无需再发送"
 
 
 def delivery_payload(data: Mapping[str, Any], unit: str, directory: Directory) -> dict:
