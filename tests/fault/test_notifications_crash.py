@@ -48,9 +48,6 @@ class NotificationsProcess:
             "FANGPIN_COUNTY_CONFIG": str(COUNTY_CONFIG),
             "FANGPIN_AUTO_MIGRATE": "true",
             "FANGPIN_CONSUMER_ACK_WAIT_SECONDS": "5",
-            # Small batches: the stream takes many transactions, so the kill lands between two
-            # of them however fast each one is.
-            "FANGPIN_CONSUMER_BATCH_SIZE": "10",
             "FANGPIN_LOG_LEVEL": "WARNING",
             # Small batches: the stream is many transactions, so a kill falls among them (a
             # whole backlog would otherwise take the service a fraction of a second).
