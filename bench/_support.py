@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import resource
+import tempfile
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
@@ -13,7 +15,7 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from fangpin_common.db import ensure_postgres_database
+from fangpin_common.db import Database, ensure_postgres_database
 from fangpin_monitoring.households.rules import check_digit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,6 +57,31 @@ async def own_database(url: str, name: str) -> AsyncIterator[str]:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await admin.close()
+
+
+@asynccontextmanager
+async def monitoring_database(backend: str) -> AsyncIterator[Database]:
+    """The monitoring service's database, migrated and empty: a temporary SQLite file, or a
+    schema of its own on PostgreSQL, dropped afterwards."""
+    from fangpin_common import migrations
+    from fangpin_common.testing import drop_schema
+    from fangpin_monitoring.settings import MonitoringSettings
+
+    schema = None
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{tempfile.mkdtemp(prefix='fangpin-bench-')}/{{service}}.db"
+    else:
+        url, schema = POSTGRES_URL, f"bench_{uuid.uuid4().hex[:8]}"
+    settings = MonitoringSettings(_env_file=None, database_url=url, database_schema=schema,
+                                  county_config=COUNTY_FILE)
+    await migrations.upgrade("monitoring", settings)
+    db = Database(settings)
+    try:
+        yield db
+    finally:
+        await db.dispose()
+        if schema:
+            await drop_schema(POSTGRES_URL, schema)
 
 
 class PeakMemory:

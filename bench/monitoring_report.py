@@ -15,16 +15,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import tempfile
 import time
 import uuid
 import warnings
 from datetime import UTC, date, datetime, timedelta
 
-from _support import POSTGRES_URL, ROOT
+from _support import ROOT, monitoring_database
 from sqlalchemy import func, insert, select, text
 
-from fangpin_common import migrations
 from fangpin_common.auth import Principal
 from fangpin_common.county import load_county
 from fangpin_common.db import Database
@@ -34,7 +32,6 @@ from fangpin_monitoring.households.models import Household
 from fangpin_monitoring.plans.models import AssistancePlan
 from fangpin_monitoring.reports import rules
 from fangpin_monitoring.reports.service import monitoring_report
-from fangpin_monitoring.settings import MonitoringSettings
 from fangpin_monitoring.warnings.models import RiskWarning
 
 COUNTY = load_county(ROOT / "config" / "county.yaml")
@@ -137,18 +134,8 @@ async def per_household_baseline(db: Database, sample: int) -> float:
 
 
 async def run(backend: str, households: int, sample: int, rounds: int) -> None:
-    schema = None
-    if backend == "sqlite":
-        tmp = tempfile.mkdtemp(prefix="fangpin-bench-")
-        url = f"sqlite+aiosqlite:///{tmp}/{{service}}.db"
-    else:
-        url, schema = POSTGRES_URL, f"bench_{uuid.uuid4().hex[:8]}"
-    settings = MonitoringSettings(_env_file=None, database_url=url, database_schema=schema,
-                                  county_config=ROOT / "config" / "county.yaml")
-    await migrations.upgrade("monitoring", settings)
-    db = Database(settings)
     county_user = Principal(sub="bench", role="county", unit="county.rural_revitalisation")
-    try:
+    async with monitoring_database(backend) as db:
         t0 = time.perf_counter()
         await seed(db, households)
         seeded = time.perf_counter() - t0
@@ -161,15 +148,6 @@ async def run(backend: str, households: int, sample: int, rounds: int) -> None:
             times.append(time.perf_counter() - t0)
         report_seconds = sorted(times)[len(times) // 2]
         per_household = await per_household_baseline(db, sample)
-    finally:
-        await db.dispose()
-        if schema:
-            from sqlalchemy.ext.asyncio import create_async_engine
-
-            engine = create_async_engine(POSTGRES_URL)
-            async with engine.begin() as conn:
-                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            await engine.dispose()
     loop = per_household * households
     total = report.total
     print(f"\n== {backend}: {households:,} households, {len(report.rows):,} report rows "

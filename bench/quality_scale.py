@@ -19,17 +19,14 @@ import asyncio
 import os
 import random
 import resource
-import tempfile
 import time
-import uuid
 import warnings
 from datetime import UTC, date, datetime, timedelta
 
-from _support import POSTGRES_URL, ROOT
+from _support import ROOT, monitoring_database
 from _support import resident_id as valid_id
 from sqlalchemy import func, select, text
 
-from fangpin_common import migrations
 from fangpin_common.clock import SettableClock
 from fangpin_common.county import load_county
 from fangpin_common.db import Database, bulk_insert
@@ -39,7 +36,6 @@ from fangpin_monitoring.income.models import IncomeRecord
 from fangpin_monitoring.plans.models import AssistancePlan, Measure
 from fangpin_monitoring.quality import service
 from fangpin_monitoring.quality.models import Anomaly
-from fangpin_monitoring.settings import MonitoringSettings
 from fangpin_monitoring.visits.models import Visit
 
 COUNTY = load_county(ROOT / "config" / "county.yaml")
@@ -167,19 +163,9 @@ def peak_mb() -> float:
 
 
 async def bench(backend: str, persons: int, sample: int) -> None:
-    schema = None
-    if backend == "sqlite":
-        tmp = tempfile.mkdtemp(prefix="fangpin-bench-")
-        url = f"sqlite+aiosqlite:///{tmp}/{{service}}.db"
-    else:
-        url, schema = POSTGRES_URL, f"bench_{uuid.uuid4().hex[:8]}"
-    settings = MonitoringSettings(_env_file=None, database_url=url, database_schema=schema,
-                                  county_config=ROOT / "config" / "county.yaml")
-    await migrations.upgrade("monitoring", settings)
-    db = Database(settings)
     clock = SettableClock()
     clock.set_today(TODAY)
-    try:
+    async with monitoring_database(backend) as db:
         t0 = time.perf_counter()
         households = await seed(db, persons)
         seeded = time.perf_counter() - t0
@@ -200,15 +186,6 @@ async def bench(backend: str, persons: int, sample: int) -> None:
         async with db.session() as session:
             kept = (await session.execute(select(func.count()).select_from(Anomaly))).scalar_one()
         per_household = await per_household_baseline(db, households, sample)
-    finally:
-        await db.dispose()
-        if schema:
-            from sqlalchemy.ext.asyncio import create_async_engine
-
-            engine = create_async_engine(POSTGRES_URL)
-            async with engine.begin() as conn:
-                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            await engine.dispose()
 
     baseline = per_household * households
     print(f"\n== {backend}: {persons:,} persons in {households:,} households; seeding took "

@@ -17,22 +17,19 @@ import csv
 import io
 import os
 import random
-import tempfile
 import time
 import uuid
 import warnings
 from datetime import UTC, date, datetime, timedelta
 
-from _support import POSTGRES_URL, ROOT, resident_id
-from sqlalchemy import insert, select, text, true
+from _support import ROOT, monitoring_database, resident_id
+from sqlalchemy import insert, select, true
 
-from fangpin_common import migrations
 from fangpin_common.auth import Principal
 from fangpin_common.clock import SettableClock
 from fangpin_common.county import load_county
 from fangpin_common.db import Database
 from fangpin_monitoring.households.models import Household, Member
-from fangpin_monitoring.settings import MonitoringSettings
 from fangpin_monitoring.warnings import service
 from fangpin_monitoring.warnings.files import parse_file
 from fangpin_monitoring.warnings.kinds import kinds_of
@@ -121,17 +118,7 @@ async def per_row_baseline(db: Database, content: bytes, sample: int) -> float:
 
 async def run(backend: str, rows: int, households: int, matched_share: float,
               sample: int) -> None:
-    schema = None
-    if backend == "sqlite":
-        tmp = tempfile.mkdtemp(prefix="fangpin-bench-")
-        url = f"sqlite+aiosqlite:///{tmp}/{{service}}.db"
-    else:
-        url, schema = POSTGRES_URL, f"bench_{uuid.uuid4().hex[:8]}"
-    settings = MonitoringSettings(_env_file=None, database_url=url, database_schema=schema,
-                                  county_config=ROOT / "config" / "county.yaml")
-    await migrations.upgrade("monitoring", settings)
-    db = Database(settings)
-    try:
+    async with monitoring_database(backend) as db:
         t0 = time.perf_counter()
         known = await seed(db, households)
         seeded = time.perf_counter() - t0
@@ -159,15 +146,6 @@ async def run(backend: str, rows: int, households: int, matched_share: float,
                 county=COUNTY, clock=clock)
         second = time.perf_counter() - t0
         per_row = await per_row_baseline(db, content, sample)
-    finally:
-        await db.dispose()
-        if schema:
-            from sqlalchemy.ext.asyncio import create_async_engine
-
-            engine = create_async_engine(POSTGRES_URL)
-            async with engine.begin() as conn:
-                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            await engine.dispose()
 
     print(f"\n== {backend}: {rows:,} rows against {households * 4:,} members "
           f"({households:,} households); seeding took {seeded:.1f} s; load average "
