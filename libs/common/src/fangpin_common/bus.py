@@ -96,7 +96,7 @@ class Bus:
 
     async def _close_quietly(self) -> None:
         try:
-            await self.nc.close()  # type: ignore[union-attr]
+            await asyncio.wait_for(self.nc.close(), 5)  # type: ignore[union-attr]
         except Exception:
             pass
         self.nc = None

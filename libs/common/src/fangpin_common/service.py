@@ -7,7 +7,8 @@ kinds it scans) and `build_app` does the rest, the same way for all four.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import io
+import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -35,6 +36,8 @@ from fangpin_common.outbox import Relay
 from fangpin_common.settings import ServiceSettings
 from fangpin_common.tables import DEAD_LETTERS, OUTBOX
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class ServiceContext:
@@ -61,6 +64,21 @@ class ServiceSpec:
     background: Sequence[Callable[[ServiceContext], Awaitable[None]]] = ()
 
 
+async def stop(tasks: list[asyncio.Task], grace: float) -> None:
+    """Cancel the service's loops and wait for them, `grace` seconds at most: a loop that
+    does not stop is logged with where it waits, and the shutdown goes on without it."""
+    for task in tasks:
+        task.cancel()
+    if not tasks:
+        return
+    _, pending = await asyncio.wait(tasks, timeout=grace)
+    for task in pending:
+        where = io.StringIO()
+        task.print_stack(file=where)
+        log.error("loop did not stop within the shutdown grace period",
+                  extra={"fields": {"task": task.get_name(), "stack": where.getvalue()}})
+
+
 def build_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None = None) -> FastAPI:
     configure_logging(spec.name, settings.log_level)
     metrics = Metrics(spec.name)
@@ -82,23 +100,20 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None 
         if settings.auto_migrate:
             await migrations.upgrade(spec.name, settings)
         bus.start()
-        loops: list[Callable[[], Awaitable[None]]] = []
+        loops: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         if settings.run_relay:
-            loops.append(relay.run)
+            loops.append(("relay", relay.run))
         if settings.run_consumers:
-            loops.extend(c.run for c in consumers.values())
+            loops.extend((f"consumer {name}", c.run) for name, c in consumers.items())
         if settings.run_scanners and spec.deadline_events:
-            loops.append(scanner.run)
+            loops.append(("deadline scanner", scanner.run))
         if settings.run_consumers:
-            loops.extend(lambda loop=loop: loop(ctx) for loop in spec.background)
-        tasks = [asyncio.create_task(loop()) for loop in loops]
+            loops.extend((loop.__name__, lambda loop=loop: loop(ctx)) for loop in spec.background)
+        tasks = [asyncio.create_task(run(), name=name) for name, run in loops]
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            with contextlib.suppress(Exception):
-                await asyncio.gather(*tasks, return_exceptions=True)
+            await stop(tasks, settings.shutdown_grace_seconds)
             await bus.close()
             await db.dispose()
 

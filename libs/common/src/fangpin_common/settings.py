@@ -54,6 +54,8 @@ class ServiceSettings(BaseSettings):
     relay_idle_seconds: float = 0.2
     relay_lease_seconds: float = 30.0
     scanner_interval_seconds: float = 60.0
+    # How long a stopping service waits for its loops (sends in flight finish meanwhile).
+    shutdown_grace_seconds: float = 30.0
 
     consumer_ack_wait_seconds: float = 30.0
     consumer_max_deliver: int = 5
