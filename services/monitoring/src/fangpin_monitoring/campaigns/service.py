@@ -83,11 +83,7 @@ async def create_campaign(session: AsyncSession, data: CampaignCreate, principal
                             township=township, now=now,
                             context={"campaign_id": campaign.id, "campaign_name": campaign.name,
                                      "households": households})
-    session.add(campaign)
-    await session.flush()
-    await audit.record(session, principal, entity_type="campaign", entity_id=campaign.id,
-                       action="create", before=None,
-                       after=campaign.model_dump(mode="json"), now=now)
+    await audit.added(session, principal, campaign, entity_type="campaign", now=now)
     return campaign
 
 

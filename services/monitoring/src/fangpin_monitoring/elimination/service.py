@@ -132,11 +132,8 @@ async def start(session: AsyncSession, case_id: str, data: EliminationStart,
     e = Elimination(id=str(uuid4()), case_id=case.id, started_on=started_on,
                     started_by=principal.sub, note=data.note, next_step=rules.STEPS[0],
                     created_at=now, updated_at=now)
-    session.add(e)
-    await session.flush()
-    await audit.record(session, principal, entity_type="case", entity_id=case.id,
-                       action="elimination_start", before=None, after=e.model_dump(mode="json"),
-                       now=now)
+    await audit.added(session, principal, e, entity_type="case", action="elimination_start",
+                      entity_id=case.id, now=now)
     return e
 
 

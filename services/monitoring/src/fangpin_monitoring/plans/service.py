@@ -134,11 +134,8 @@ async def add_measure(session: AsyncSession, case_id: str, data: MeasureCreate,
     last = (await session.exec(select(func.max(Measure.position)).where(
         Measure.case_id == case.id))).first()
     measure = _measure(case, plan.id, data, today, now, (last or 0) + 1)
-    session.add(measure)
-    await session.flush()
-    await audit.record(session, principal, entity_type="case", entity_id=case.id,
-                       action="add_measure", before=None, after=measure.model_dump(mode="json"),
-                       now=now)
+    await audit.added(session, principal, measure, entity_type="case", action="add_measure",
+                      entity_id=case.id, now=now)
     await outbox.emit(session, events.measure_added(case, measure, now))
     return measure
 
