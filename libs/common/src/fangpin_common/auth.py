@@ -7,12 +7,13 @@ platform tokens reach what their data sharing covers (checked by the routes that
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import jwt
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import and_
 
 from fangpin_common.settings import ServiceSettings
 
@@ -95,6 +96,24 @@ def require_roles(*roles: str):
 def ensure_reach(principal: Principal, township: str | None, village: str | None = None) -> None:
     if not principal.can_reach(township, village):
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="无权访问本辖区以外的数据")
+
+
+def reach_clause(principal: Principal, township: Any, village: Any) -> Any | None:
+    """What `can_reach` lets a township or a village token see, as a SQL condition on the given
+    township and village columns; None for the roles that see every area (county, platform)
+    or whose limit is not an area (department: the caller decides)."""
+    if principal.role == "township":
+        return township == principal.township
+    if principal.role == "village":
+        clause = village == principal.village
+        return and_(township == principal.township, clause) if principal.township else clause
+    return None
+
+
+def within_reach(query: Any, principal: Principal, township: Any, village: Any) -> Any:
+    """`query` limited to the token's area (reach_clause)."""
+    clause = reach_clause(principal, township, village)
+    return query if clause is None else query.where(clause)
 
 
 def mask_id_number(value: str | None) -> str | None:

@@ -18,7 +18,7 @@ from sqlalchemy import and_, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fangpin_common import audit
-from fangpin_common.auth import Principal, ensure_reach
+from fangpin_common.auth import Principal, ensure_reach, within_reach
 from fangpin_common.clock import Clock, business_date
 from fangpin_common.county import County
 from fangpin_common.errors import Conflict, DomainError, NotFound
@@ -370,23 +370,12 @@ def working_age_clause(county: County, on: date):
     return and_(Labourer.birth_date > born_after, Labourer.birth_date <= born_by)
 
 
-def scope_clause(principal: Principal):
-    if principal.role == "township":
-        return Labourer.township == principal.township
-    if principal.role == "village":
-        return and_(Labourer.township == principal.township,
-                    Labourer.village == principal.village) if principal.township else (
-            Labourer.village == principal.village)
-    return None
-
-
 async def list_labourers(session: AsyncSession, principal: Principal, county: County, on: date,
                          township: str | None, village: str | None, include_inactive: bool,
                          limit: int, offset: int) -> list[Labourer]:
     query = select(Labourer).order_by(Labourer.township, Labourer.village, Labourer.name,
                                       Labourer.id)
-    if (clause := scope_clause(principal)) is not None:
-        query = query.where(clause)
+    query = within_reach(query, principal, Labourer.township, Labourer.village)
     if township:
         query = query.where(Labourer.township == query_township(county, township))
     if village:

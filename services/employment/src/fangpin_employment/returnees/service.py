@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fangpin_common import audit, outbox
-from fangpin_common.auth import Principal, ensure_reach
+from fangpin_common.auth import Principal, ensure_reach, within_reach
 from fangpin_common.clock import Clock, business_date
 from fangpin_common.county import County
 from fangpin_common.db import is_postgres
@@ -155,10 +155,8 @@ async def list_returns(session: AsyncSession, principal: Principal, county: Coun
         code = labourers.query_township(county, township)
         ensure_reach(principal, code)
         query = query.where(Return.township == code)
-    elif principal.role == "township":
-        query = query.where(Return.township == principal.township)
-    elif principal.role == "village":
-        query = query.where(Return.village == principal.village)
+    else:
+        query = within_reach(query, principal, Return.township, Return.village)
     if state:
         query = query.where(Return.state == state)
     return list((await session.execute(query)).scalars())
@@ -275,10 +273,8 @@ async def list_members(session: AsyncSession, principal: Principal, county: Coun
         code = labourers.query_township(county, township)
         ensure_reach(principal, code)
         query = query.where(KeyGroupMember.township == code)
-    elif principal.role == "township":
-        query = query.where(KeyGroupMember.township == principal.township)
-    elif principal.role == "village":
-        query = query.where(KeyGroupMember.village == principal.village)
+    else:
+        query = within_reach(query, principal, KeyGroupMember.township, KeyGroupMember.village)
     if group:
         if group not in KEY_GROUPS:
             raise DomainError("group", f"未知重点群体：{group}", "unknown_group",

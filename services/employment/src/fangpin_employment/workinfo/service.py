@@ -14,7 +14,7 @@ from sqlalchemy import case, exists, func, literal, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fangpin_common import audit
-from fangpin_common.auth import Principal, ensure_reach
+from fangpin_common.auth import Principal, ensure_reach, within_reach
 from fangpin_common.clock import Clock
 from fangpin_common.county import County, township_unit
 from fangpin_common.db import UTCDateTime
@@ -165,10 +165,8 @@ async def list_records(session: AsyncSession, principal: Principal, county: Coun
         code = labourers.query_township(county, township)
         ensure_reach(principal, code)
         query = query.where(WorkRecord.township == code)
-    elif principal.role == "township":
-        query = query.where(WorkRecord.township == principal.township)
-    elif principal.role == "village":
-        query = query.where(WorkRecord.village == principal.village)
+    else:
+        query = within_reach(query, principal, WorkRecord.township, WorkRecord.village)
     if labourer_id:
         await labourers.get_labourer(session, labourer_id, principal)
         query = query.where(WorkRecord.labourer_id == labourer_id)

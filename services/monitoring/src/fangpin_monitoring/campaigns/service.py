@@ -9,7 +9,7 @@ from sqlalchemy import Integer, case, func, insert, literal, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from fangpin_common import audit
-from fangpin_common.auth import Principal, ensure_reach
+from fangpin_common.auth import Principal, ensure_reach, within_reach
 from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.db import UTCDateTime
@@ -104,13 +104,7 @@ async def list_campaigns(session: AsyncSession) -> list[Campaign]:
 
 
 def _scoped(query, principal: Principal):
-    if principal.role == "township":
-        query = query.where(Checklist.township == principal.township)
-    elif principal.role == "village":
-        query = query.where(Checklist.village == principal.village)
-        if principal.township:
-            query = query.where(Checklist.township == principal.township)
-    return query
+    return within_reach(query, principal, Checklist.township, Checklist.village)
 
 
 STATES = {

@@ -9,7 +9,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from fangpin_common import audit, outbox
-from fangpin_common.auth import Principal, ensure_reach
+from fangpin_common.auth import Principal, ensure_reach, within_reach
 from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.deadlines import find_deadline, meet_deadline, open_deadline
@@ -123,10 +123,7 @@ async def read_case(session: AsyncSession, case: Case) -> CaseRead:
 async def list_cases(session: AsyncSession, principal: Principal, status: str | None,
                      limit: int, offset: int) -> list[Case]:
     query = select(Case).order_by(Case.created_at, Case.id)
-    if principal.role == "township":
-        query = query.where(Case.township == principal.township)
-    elif principal.role == "village":
-        query = query.where(Case.village == principal.village)
+    query = within_reach(query, principal, Case.township, Case.village)
     if status:
         query = query.where(Case.status == status)
     return list((await session.exec(query.limit(limit).offset(offset))).all())

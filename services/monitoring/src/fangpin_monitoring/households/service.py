@@ -9,7 +9,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from fangpin_common import audit, outbox
-from fangpin_common.auth import Principal, ensure_reach, mask_id_number, mask_phone
+from fangpin_common.auth import Principal, ensure_reach, mask_id_number, mask_phone, within_reach
 from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.errors import DomainError, NotFound
@@ -207,10 +207,7 @@ async def members_of(session: AsyncSession, household_ids: list[str]) -> dict[st
 async def list_households(session: AsyncSession, principal: Principal, township: str | None,
                           village: str | None, limit: int, offset: int) -> list[Household]:
     query = select(Household).order_by(Household.created_at, Household.id)
-    if principal.role == "township":
-        query = query.where(Household.township == principal.township)
-    elif principal.role == "village":
-        query = query.where(Household.village == principal.village)
+    query = within_reach(query, principal, Household.township, Household.village)
     if township:
         query = query.where(Household.township == township)
     if village:

@@ -11,7 +11,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from fangpin_common import audit, outbox
-from fangpin_common.auth import Principal, ensure_reach
+from fangpin_common.auth import Principal, ensure_reach, within_reach
 from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.deadlines import find_deadline, meet_deadline, open_deadline
@@ -193,10 +193,7 @@ async def list_identifications(session: AsyncSession, principal: Principal, stat
                                township: str | None, limit: int,
                                offset: int) -> list[Identification]:
     query = select(Identification).order_by(Identification.started_on, Identification.id)
-    if principal.role == "township":
-        query = query.where(Identification.township == principal.township)
-    elif principal.role == "village":
-        query = query.where(Identification.village == principal.village)
+    query = within_reach(query, principal, Identification.township, Identification.village)
     if township:
         query = query.where(Identification.township == township)
     if status:

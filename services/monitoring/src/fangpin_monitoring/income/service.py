@@ -10,7 +10,7 @@ from sqlalchemy import case, delete, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from fangpin_common import audit
-from fangpin_common.auth import Principal, ensure_reach
+from fangpin_common.auth import Principal, ensure_reach, within_reach
 from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.deadlines import meet_deadline, open_deadlines
@@ -130,10 +130,7 @@ async def ledger(session: AsyncSession, principal: Principal, county: County, ye
     """The income-growth ledger (增收台账): under the line, income fell, relocated (M6)."""
     query = select(Household.id, Household.township, Household.village, Household.head_name,
                    Household.category, Household.relocation_site)
-    if principal.role == "township":
-        query = query.where(Household.township == principal.township)
-    elif principal.role == "village":
-        query = query.where(Household.village == principal.village)
+    query = within_reach(query, principal, Household.township, Household.village)
     if township:
         query = query.where(Household.township == township)
     households = (await session.execute(query.order_by(Household.township, Household.village,

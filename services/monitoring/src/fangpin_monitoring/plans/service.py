@@ -8,7 +8,7 @@ from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from fangpin_common import audit, outbox
-from fangpin_common.auth import Principal
+from fangpin_common.auth import Principal, within_reach
 from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.deadlines import find_deadline, meet_deadline
@@ -208,10 +208,7 @@ async def labour_violations(session: AsyncSession, principal: Principal,
              .where(Case.status == "open",
                     Case.id.in_(select(AssistancePlan.case_id)))
              .order_by(Case.township, Case.village, Case.id))
-    if principal.role == "township":
-        query = query.where(Case.township == principal.township)
-    elif principal.role == "village":
-        query = query.where(Case.village == principal.village)
+    query = within_reach(query, principal, Case.township, Case.village)
     if township:
         query = query.where(Case.township == township)
     found = (await session.exec(query)).all()

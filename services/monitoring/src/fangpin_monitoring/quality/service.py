@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fangpin_common import outbox
-from fangpin_common.auth import Principal, mask_id_number
+from fangpin_common.auth import Principal, mask_id_number, within_reach
 from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.db import bulk_insert
@@ -194,13 +194,8 @@ async def list_runs(session: AsyncSession, limit: int = 50) -> list[QualityRun]:
 
 def _scoped(query, principal: Principal, township: str | None, village: str | None,
             rule: str | None, status: str | None):
-    if principal.role == "township":
-        query = query.where(A.c.township == principal.township)
-    elif principal.role == "village":
-        query = query.where(A.c.village == principal.village)
-        if principal.township:
-            query = query.where(A.c.township == principal.township)
-    elif principal.role != "county":
+    query = within_reach(query, principal, A.c.township, A.c.village)
+    if principal.role not in ("county", "township", "village"):
         query = query.where(False)
     if township:
         query = query.where(A.c.township == township)

@@ -12,7 +12,7 @@ from datetime import date
 from sqlalchemy import Integer, and_, case, cast, exists, func, literal, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from fangpin_common.auth import Principal
+from fangpin_common.auth import Principal, within_reach
 from fangpin_common.county import County
 from fangpin_common.tables import DEADLINES
 from fangpin_monitoring.cases.models import Case, Helper
@@ -37,14 +37,7 @@ Key = tuple[str, str]
 
 
 def _scoped(query, table, principal: Principal):
-    """A township token sees its township, a village token its village (can_reach)."""
-    if principal.role == "township":
-        return query.where(table.c.township == principal.township)
-    if principal.role == "village":
-        query = query.where(table.c.village == principal.village)
-        if principal.township:
-            query = query.where(table.c.township == principal.township)
-    return query
+    return within_reach(query, principal, table.c.township, table.c.village)
 
 
 def _days(session: AsyncSession, later, earlier):

@@ -11,7 +11,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from fangpin_common import audit, outbox
-from fangpin_common.auth import Principal, ensure_reach, mask_phone
+from fangpin_common.auth import Principal, ensure_reach, mask_phone, within_reach
 from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.deadlines import meet_deadline, open_deadline
@@ -192,11 +192,7 @@ def read_area(area: GridArea, household_ids: list[str], principal: Principal) ->
 
 
 def _scoped(query, table, principal: Principal):
-    if principal.role == "township":
-        return query.where(table.township == principal.township)
-    if principal.role == "village":
-        return query.where(table.village == principal.village)
-    return query
+    return within_reach(query, principal, table.township, table.village)
 
 
 # -- visits ---------------------------------------------------------------------------------

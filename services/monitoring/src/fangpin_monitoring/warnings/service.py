@@ -35,7 +35,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from fangpin_common import audit, outbox
-from fangpin_common.auth import Principal, ensure_reach, mask_id_number
+from fangpin_common.auth import Principal, ensure_reach, mask_id_number, within_reach
 from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.db import UTCDateTime
@@ -386,11 +386,8 @@ async def list_warnings(session: AsyncSession, principal: Principal, county: Cou
                         village: str | None, upload_id: str | None, limit: int,
                         offset: int) -> list[RiskWarning]:
     query = select(RiskWarning).order_by(RiskWarning.raised_on, RiskWarning.id)
-    if principal.role == "township":
-        query = query.where(RiskWarning.township == principal.township)
-    elif principal.role == "village":
-        query = query.where(RiskWarning.village == principal.village)
-    elif principal.role == "department":
+    query = within_reach(query, principal, RiskWarning.township, RiskWarning.village)
+    if principal.role == "department":
         own = [k.code for k in kinds_of(county).values()
                if k.department in {principal.department, principal.unit}]
         query = query.where(RiskWarning.kind.in_(own) if own else false())
@@ -510,10 +507,7 @@ async def outside_system(session: AsyncSession, principal: Principal, county: Co
                      .outerjoin(i, and_(i.c.household_id == r.c.household_id,
                                         i.c.status == "in_progress")))
         .where(r.c.upload_id.in_(latest), r.c.problem.is_(None), ~open_case))
-    if principal.role == "township":
-        query = query.where(row_township == principal.township)
-    elif principal.role == "village":
-        query = query.where(row_township == principal.township, row_village == principal.village)
+    query = within_reach(query, principal, row_township, row_village)
     if township:
         query = query.where(row_township == township)
     rows = (await session.execute(query.order_by(func.coalesce(row_township, ""), r.c.upload_id,
