@@ -8,7 +8,6 @@ in the same transaction, so each is emitted exactly once however many replicas s
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from fangpin_common.clock import Clock
 from fangpin_common.db import is_postgres
 from fangpin_common.events import CloudEvent, DeadlineData
 from fangpin_common.metrics import Metrics
+from fangpin_common.periodic import every
 from fangpin_common.tables import DEADLINES
 
 log = logging.getLogger(__name__)
@@ -151,14 +151,7 @@ class DeadlineScanner:
         self.batch_size = batch_size
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.scan()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("deadline scan failed")
-            await asyncio.sleep(self.interval)
+        await every(self.interval, self.scan, "deadline scan")
 
     async def scan(self) -> int:
         """Emit every due-soon and overdue event that is due today; returns how many.

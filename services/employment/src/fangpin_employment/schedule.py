@@ -5,9 +5,9 @@ Each step is idempotent (unique deadlines, atomic claims), so any number of repl
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
+from fangpin_common.periodic import every
 from fangpin_common.service import ServiceContext
 from fangpin_employment.forms import service as forms
 from fangpin_employment.policy import load_policy
@@ -32,11 +32,5 @@ async def run_once(ctx: ServiceContext) -> dict[str, int]:
 async def loop(ctx: ServiceContext) -> None:
     if not ctx.settings.run_scanners:
         return
-    while True:
-        try:
-            await run_once(ctx)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("employment calendar run failed")
-        await asyncio.sleep(ctx.settings.scanner_interval_seconds)
+    await every(ctx.settings.scanner_interval_seconds, lambda: run_once(ctx),
+                "employment calendar run")

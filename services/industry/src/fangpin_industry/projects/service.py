@@ -3,7 +3,6 @@ the request's do)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 from decimal import Decimal
@@ -20,6 +19,7 @@ from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.deadlines import meet_deadline, open_deadline
 from fangpin_common.errors import Conflict, DomainError, NotFound
+from fangpin_common.periodic import every
 from fangpin_common.tables import DEADLINES
 from fangpin_industry.access import ensure_reach, sees_all
 from fangpin_industry.config import IndustryConfig
@@ -327,18 +327,14 @@ async def scan_flags(session: AsyncSession, county: County, config: IndustryConf
 
 async def run_scanner(ctx, config: IndustryConfig) -> None:
     """The background loop: one scan per interval, each in its own transaction."""
-    interval = getattr(ctx.settings, "flag_scan_interval_seconds", 3600.0)
-    while True:
-        try:
-            async with ctx.db.unit_of_work() as session:
-                raised = await scan_flags(session, ctx.county, config, ctx.clock)
-            if raised:
-                log.info("project flags raised", extra={"fields": {"count": len(raised)}})
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("project flag scan failed")
-        await asyncio.sleep(interval)
+    async def one_scan() -> None:
+        async with ctx.db.unit_of_work() as session:
+            raised = await scan_flags(session, ctx.county, config, ctx.clock)
+        if raised:
+            log.info("project flags raised", extra={"fields": {"count": len(raised)}})
+
+    await every(getattr(ctx.settings, "flag_scan_interval_seconds", 3600.0), one_scan,
+                "project flag scan")
 
 
 # -- assets ------------------------------------------------------------------------------------

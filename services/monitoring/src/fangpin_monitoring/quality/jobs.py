@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
+from fangpin_common.periodic import every
 from fangpin_common.service import ServiceContext
 from fangpin_monitoring.quality import service
 
@@ -24,13 +24,6 @@ async def run_due(ctx: ServiceContext) -> bool:
 async def scheduled_quality_runs(ctx: ServiceContext) -> None:
     if not getattr(ctx.settings, "quality_job", True):
         return
-    interval = getattr(ctx.settings, "quality_check_interval_seconds", 3600.0)
-    await asyncio.sleep(getattr(ctx.settings, "quality_first_check_seconds", 300.0))
-    while True:
-        try:
-            await run_due(ctx)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("scheduled data-quality run failed; retried at the next check")
-        await asyncio.sleep(interval)
+    await every(getattr(ctx.settings, "quality_check_interval_seconds", 3600.0),
+                lambda: run_due(ctx), "scheduled data-quality run",
+                first_delay=getattr(ctx.settings, "quality_first_check_seconds", 300.0))

@@ -8,13 +8,13 @@ digests: two replicas cannot both compose the same day's (the second insert fail
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import date
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
+from fangpin_common.periodic import every
 from fangpin_notifications.deliveries.models import Delivery
 from fangpin_notifications.digest import rules
 from fangpin_notifications.digest.models import DigestRun
@@ -91,11 +91,5 @@ async def run(notifier, day: date) -> int | None:
 
 
 async def loop(notifier) -> None:
-    while True:
-        try:
-            await run_if_due(notifier)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("digest run failed")
-        await asyncio.sleep(notifier.settings.digest_interval_seconds)
+    await every(notifier.settings.digest_interval_seconds, lambda: run_if_due(notifier),
+                "digest run")

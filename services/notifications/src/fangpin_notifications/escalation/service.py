@@ -8,13 +8,13 @@ reminder escalates exactly once, however many replicas scan.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from uuid import uuid4
 
 from sqlalchemy import and_, select, update
 
 from fangpin_common import outbox
+from fangpin_common.periodic import every
 from fangpin_notifications.deliveries.models import Delivery
 from fangpin_notifications.escalation import rules
 from fangpin_notifications.escalation.events import reminder_escalated
@@ -118,11 +118,5 @@ async def _escalate_batch(notifier, batch_size: int) -> tuple[int, int]:
 
 
 async def loop(notifier) -> None:
-    while True:
-        try:
-            await scan(notifier)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("escalation scan failed")
-        await asyncio.sleep(notifier.settings.escalation_interval_seconds)
+    await every(notifier.settings.escalation_interval_seconds, lambda: scan(notifier),
+                "escalation scan")
