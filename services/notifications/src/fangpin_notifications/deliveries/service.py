@@ -35,12 +35,11 @@ async def claim(db, channel: str, limit: int, now: datetime, lease_seconds: floa
     claimable = select(D.id).where(due).order_by(D.available_at).limit(limit)
     if postgres:
         claimable = claimable.with_for_update(skip_locked=True)
-    async with db.session() as session:
+    async with db.unit_of_work() as session:
         rows = (await session.execute(
             update(DELIVERIES).where(D.id.in_(claimable.scalar_subquery()), due)
             .values(claimed_until=now + timedelta(seconds=lease_seconds))
             .returning(*DELIVERIES.c))).all()
-        await session.commit()
     return sorted(rows, key=lambda r: r.available_at)
 
 
