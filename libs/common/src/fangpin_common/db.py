@@ -13,6 +13,8 @@ import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -309,45 +311,55 @@ async def insert_new(session: AsyncSession, table: Any, rows: list[dict[str, Any
                f"unnest({', '.join(params)}) AS u({aliases}){tail}")
         result = await connection.exec_driver_sql(sql, tuple(values))
         return [row[0] for row in result] if returning else None
-    records = list(zip(*values, strict=True))
+    # SQLite: multi-row VALUES, one statement per chunk. The driver releases the GIL for each
+    # step of a statement: executemany steps once per row, and each step then waits for the
+    # GIL held by the event loop (a batch of 768 rows took 40× longer under a busy loop); a
+    # multi-row insert is written in one step. RETURNING, too, hands back a row per step.
     placeholder = "(" + ", ".join("?" * len(columns)) + ")"
-    if not returning:
-        await connection.exec_driver_sql(
-            f"INSERT INTO {target} ({names}) VALUES {placeholder}{tail}", records)
-        return None
-    found: list[Any] = []
     step = max(_SQLITE_MAX_PARAMS // len(columns), 1)
-    for start in range(0, len(records), step):
-        chunk = records[start:start + step]
-        sql = f"INSERT INTO {target} ({names}) VALUES {', '.join([placeholder] * len(chunk))}{tail}"
-        result = await connection.exec_driver_sql(sql, tuple(v for r in chunk for v in r))
-        found.extend(row[0] for row in result)
+
+    async def insert(tail: str) -> tuple[list[Any], int]:
+        found, count = [], 0
+        for start in range(0, len(rows), step):
+            chunk = [column[start:start + step] for column in values]
+            n = len(chunk[0])
+            sql = f"INSERT INTO {target} ({names}) VALUES {', '.join([placeholder] * n)}{tail}"
+            result = await connection.exec_driver_sql(
+                sql, tuple(chain.from_iterable(zip(*chunk, strict=True))))
+            if "RETURNING" in tail:
+                found.extend(row[0] for row in result)
+            count += result.rowcount
+        return found, count
+
+    if not returning:
+        await insert(" ON CONFLICT DO NOTHING")
+        return None
+    if returning in columns:
+        # Usually every row is new: then the values are the given ones, with no RETURNING.
+        # When some row was there already the insert is undone and made again with it.
+        await connection.exec_driver_sql("SAVEPOINT insert_new")
+        _, count = await insert(" ON CONFLICT DO NOTHING")
+        if count == len(rows):
+            await connection.exec_driver_sql("RELEASE insert_new")
+            return [row[returning] for row in rows]
+        await connection.exec_driver_sql("ROLLBACK TO insert_new")
+        await connection.exec_driver_sql("RELEASE insert_new")
+    found, _ = await insert(tail)
     return found
 
 
 def _processed_columns(table: Any, columns: list[str], rows: list[dict[str, Any]],
-                       dialect: Any) -> list[list[Any]]:
-    """Each column's values as the driver receives them; a value repeated across rows (the
-    batch's time, an event's data for each of its recipients) is processed once."""
-    out = []
-    for name in columns:
-        column = [row[name] for row in rows]
+                       dialect: Any) -> list[tuple[Any, ...]]:
+    """Each column's values as the driver receives them; a value object repeated across rows
+    (the batch's time, an event's data for each of its recipients) is processed once."""
+    out = list(zip(*map(itemgetter(*columns), rows), strict=True)) if len(columns) > 1 \
+        else [tuple(row[columns[0]] for row in rows)]
+    for i, name in enumerate(columns):
         process = table.c[name].type._cached_bind_processor(dialect)
         if process is not None:
-            memo: dict[Any, Any] = {}
-            done = []
-            for value in column:
-                if value is None:
-                    done.append(None)
-                    continue
-                if isinstance(value, (str, int, float, datetime)):
-                    key = value
-                else:  # a JSON document: the same object, or an empty one, is processed once
-                    key = id(value) if value else type(value)
-                found = memo.get(key, memo)
-                if found is memo:
-                    found = memo[key] = process(value)
-                done.append(found)
-            column = done
-        out.append(column)
+            # By identity: the rows hold every value, so no id is reused meanwhile.
+            distinct = {id(value): value for value in out[i]}
+            done = {key: None if value is None else process(value)
+                    for key, value in distinct.items()}
+            out[i] = tuple(done[id(value)] for value in out[i])
     return out
