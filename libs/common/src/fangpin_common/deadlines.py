@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
-from uuid import uuid4
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +21,7 @@ from fangpin_common import outbox
 from fangpin_common.clock import Clock
 from fangpin_common.db import is_postgres
 from fangpin_common.events import CloudEvent, DeadlineData
+from fangpin_common.ids import new_id
 from fangpin_common.metrics import Metrics
 from fangpin_common.periodic import every
 from fangpin_common.tables import DEADLINES
@@ -88,7 +88,7 @@ async def open_deadline(
     due_on: date | None = None,
     context: Mapping[str, Any] | None = None,
 ) -> str:
-    deadline_id = str(uuid4())
+    deadline_id = new_id()
     due = due_on or rule.due_on(started_on)
     due_soon = max(started_on, due - timedelta(days=rule.warn_days))
     await session.execute(DEADLINES.insert().values(
@@ -111,7 +111,7 @@ async def open_deadlines(session: AsyncSession, rule: DeadlineRule, items: list[
     due = rule.due_on(started_on)
     due_soon = max(started_on, due - timedelta(days=rule.warn_days))
     await session.execute(DEADLINES.insert(), [{
-        "id": str(uuid4()), "kind": rule.kind, "subject_type": subject_type,
+        "id": new_id(), "kind": rule.kind, "subject_type": subject_type,
         "subject_id": item["subject_id"], "household_id": item.get("household_id"),
         "township": item.get("township"), "village": item.get("village"),
         "started_on": started_on, "due_on": due, "due_soon_on": due_soon, "state": "open",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
-from uuid import uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from fangpin_common.ids import new_id
 
 _REGISTRY: dict[str, type[CloudEvent]] = {}
 
@@ -24,7 +25,7 @@ class CloudEvent(BaseModel):
     version: ClassVar[int] = 1
 
     specversion: str = "1.0"
-    id: str = Field(default_factory=lambda: str(uuid4()))
+    id: str = Field(default_factory=new_id)
     source: str = ""
     type: str
     subject: str | None = None

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
-from uuid import uuid4
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +14,7 @@ from fangpin_common.auth import Principal
 from fangpin_common.clock import Clock
 from fangpin_common.deadlines import meet_deadline
 from fangpin_common.errors import DomainError
+from fangpin_common.ids import new_id
 from fangpin_employment.assistance import rules
 from fangpin_employment.assistance.models import (
     AssistanceItem,
@@ -37,7 +37,7 @@ async def record_item(session: AsyncSession, labourer_id: str, body: ItemCreate,
     for field, reason in rules.item_problems(kind=body.kind, item_on=body.item_on, today=today,
                                              package=policy.service_package):
         raise DomainError(field, reason, "invalid_item")
-    item = AssistanceItem(id=str(uuid4()), labourer_id=labourer.id,
+    item = AssistanceItem(id=new_id(), labourer_id=labourer.id,
                           household_id=labourer.household_id, township=labourer.township,
                           village=labourer.village, recorded_by=principal.sub, recorded_at=now,
                           **body.model_dump())

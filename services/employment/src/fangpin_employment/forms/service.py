@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime
-from uuid import uuid4
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +18,7 @@ from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.deadlines import find_deadline, meet_deadline, open_deadline
 from fangpin_common.errors import DomainError, NotFound
+from fangpin_common.ids import new_id
 from fangpin_employment.assistance import service as assistance
 from fangpin_employment.forms import rules
 from fangpin_employment.forms.events import form_submitted
@@ -203,7 +203,7 @@ async def submit(session: AsyncSession, county: County, policy: EmploymentPolicy
     rule = county.deadline_rule(kind, rules.DEFAULT_DAY[kind], 1)
     due = rule.due_on(rules.deadline_start(year, month))
     row = FormSubmission(
-        id=str(uuid4()), level=level, township=form.township, period=period,
+        id=new_id(), level=level, township=form.township, period=period,
         version=await _next_version(session, level, form.township, period), as_of=form.as_of,
         submitted_on=today, submitted_at=now, submitted_by=principal.sub, filler=body.filler,
         contact=body.contact, late=today > due, row_count=len(form.rows), rows=form.rows,

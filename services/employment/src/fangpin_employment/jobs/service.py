@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from uuid import uuid4
-
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +11,7 @@ from fangpin_common.auth import Principal, ensure_reach
 from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.errors import Conflict, DomainError, NotFound
+from fangpin_common.ids import new_id
 from fangpin_employment import sql
 from fangpin_employment.jobs import rules
 from fangpin_employment.jobs.events import jobs_published
@@ -45,7 +44,7 @@ async def publish(session: AsyncSession, body: PostingCreate, principal: Princip
         townships = townships or [principal.township]
         for t in townships:
             ensure_reach(principal, t)
-    posting = JobPosting(id=str(uuid4()), published_on=today, published_by=principal.sub,
+    posting = JobPosting(id=new_id(), published_on=today, published_by=principal.sub,
                          created_at=now, **(body.model_dump() | {"townships": townships}))
     await audit.added(session, principal, posting, entity_type="job_posting", action="publish",
                       now=now)
@@ -78,7 +77,7 @@ async def create_project(session: AsyncSession, body: ProjectCreate, principal: 
     ensure_reach(principal, township)
     if body.ends_on is not None and body.ends_on < body.starts_on:
         raise DomainError("ends_on", "项目结束日期早于开始日期", "invalid_date")
-    row = ReliefProject(id=str(uuid4()), created_at=clock.now(),
+    row = ReliefProject(id=new_id(), created_at=clock.now(),
                         **(body.model_dump() | {"township": township}))
     session.add(row)
     await session.flush()
@@ -99,7 +98,7 @@ async def sign(session: AsyncSession, project_id: str, body: ContractCreate,
     labourer = await labourers.get_labourer(session, body.labourer_id, principal, "labourer_id")
     if body.signed_on > clock.today():
         raise DomainError("signed_on", f"签订日期 {body.signed_on} 晚于今天", "future_date")
-    row = LabourContract(id=str(uuid4()), project_id=project.id, labourer_id=labourer.id,
+    row = LabourContract(id=new_id(), project_id=project.id, labourer_id=labourer.id,
                          signed_on=body.signed_on, daily_wage_fen=body.daily_wage_fen)
     session.add(row)
     try:
@@ -119,7 +118,7 @@ async def record_wage(session: AsyncSession, contract_id: str, body: WageRecord,
     if body.paid_on is not None and body.paid_on > clock.today():
         raise DomainError("paid_on", f"发放日期 {body.paid_on} 晚于今天", "future_date")
     due = rules.wage_due(body.days_worked, contract.daily_wage_fen)
-    values = {"id": str(uuid4()), "contract_id": contract.id, "period": body.period,
+    values = {"id": new_id(), "contract_id": contract.id, "period": body.period,
               "days_worked": body.days_worked, "due_fen": due, "paid_fen": body.paid_fen,
               "paid_on": body.paid_on}
     await sql.upsert(session, WagePayment.__table__, [values], ["contract_id", "period"],

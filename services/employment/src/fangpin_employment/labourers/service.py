@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
-from uuid import uuid4
 
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
@@ -31,6 +30,7 @@ from fangpin_common.events.monitoring import (
     HouseholdUpserted,
     HouseholdUpsertedData,
 )
+from fangpin_common.ids import new_id
 from fangpin_common.tables import DEADLINES
 from fangpin_employment import sql
 from fangpin_employment.labourers import rules
@@ -346,7 +346,7 @@ async def add_labourer(session: AsyncSession, body: LabourerCreate, principal: P
         labour_capacity=body.labour_capacity, deceased=False, removed=False, in_school=False,
         household_category=body.household_category, included=True, source="county")
     labourer = Labourer(
-        id=str(uuid4()), source="county", household_id=body.household_id, township=township,
+        id=new_id(), source="county", household_id=body.household_id, township=township,
         village=body.village, name=body.name, sex=body.sex, birth_date=body.birth_date,
         labour_capacity=body.labour_capacity, household_category=body.household_category,
         active=active, inactive_reason=reason, revision=0, updated_at=now)

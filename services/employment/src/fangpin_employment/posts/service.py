@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from uuid import uuid4
-
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,6 +10,7 @@ from fangpin_common.auth import Principal, ensure_reach
 from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.errors import Conflict, DomainError, NotFound
+from fangpin_common.ids import new_id
 from fangpin_employment.labourers import service as labourers
 from fangpin_employment.posts import rules
 from fangpin_employment.posts.models import (
@@ -34,7 +33,7 @@ async def create_post(session: AsyncSession, body: PostCreate, principal: Princi
                       county: County, clock: Clock) -> Post:
     township = labourers.resolve_township(county, body.township)
     ensure_reach(principal, township)
-    post = Post(id=str(uuid4()), created_at=clock.now(),
+    post = Post(id=new_id(), created_at=clock.now(),
                 **(body.model_dump() | {"township": township}))
     await audit.added(session, principal, post, entity_type="welfare_post", now=clock.now())
     return post
@@ -63,7 +62,7 @@ async def assign(session: AsyncSession, post_id: str, body: HolderAssign, princi
         labour_capacity=labourer.labour_capacity, justification=body.justification,
         holders=await holders(session, post.id), quota=post.quota, start_on=body.start_on,
         today=clock.today(), already_holding=holding_now is not None))
-    row = PostHolding(id=str(uuid4()), post_id=post.id, labourer_id=labourer.id,
+    row = PostHolding(id=new_id(), post_id=post.id, labourer_id=labourer.id,
                       start_on=body.start_on, justification=body.justification)
     await audit.added(session, principal, row, entity_type="welfare_post", action="assign",
                       entity_id=post.id, now=clock.now())

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
-from uuid import uuid4
 
 from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +17,7 @@ from fangpin_common.county import County
 from fangpin_common.db import is_postgres
 from fangpin_common.deadlines import meet_deadline, open_deadline
 from fangpin_common.errors import Conflict, DomainError, NotFound
+from fangpin_common.ids import new_id
 from fangpin_common.tables import DEADLINES
 from fangpin_employment import sql
 from fangpin_employment.labourers import service as labourers
@@ -55,7 +55,7 @@ async def sync_monitored(session: AsyncSession, households: Sequence[dict],
         household = monitored.get(row["household_id"])
         if household is not None and row["active"]:
             since = household["monitored_since"] or business_date(household["updated_at"])
-            joins.append({"id": str(uuid4()), "labourer_id": row["id"], "key_group": KG_MONITORED,
+            joins.append({"id": new_id(), "labourer_id": row["id"], "key_group": KG_MONITORED,
                           "source": "monitoring", "source_id": household["id"],
                           "township": row["township"], "village": row["village"],
                           "since": since, "ended_on": None, "created_at": row["updated_at"]})
@@ -95,7 +95,7 @@ async def report_return(session: AsyncSession, body: ReturnCreate, principal: Pr
         Return.labourer_id == labourer.id, Return.state.in_(("back", "returnee"))))).first()
     if open_return is not None:
         raise Conflict(f"该劳动力已有未结束的返乡记录 {open_return[0]}")
-    row = Return(id=str(uuid4()), labourer_id=labourer.id, household_id=labourer.household_id,
+    row = Return(id=new_id(), labourer_id=labourer.id, household_id=labourer.household_id,
                  township=labourer.township, village=labourer.village,
                  previous_location_type=body.previous_location_type,
                  previous_place=body.previous_place, back_since=body.back_since,
@@ -182,7 +182,7 @@ async def scan_returns(database, county: County, policy: EmploymentPolicy, clock
                 return total
             rule = county.deadline_rule(rules.RETURNEE_ASSISTANCE_DEADLINE, 30, 5)
             await sql.upsert(session, MEMBER_T, [{
-                "id": str(uuid4()), "labourer_id": row.labourer_id, "key_group": KG_RETURNEE,
+                "id": new_id(), "labourer_id": row.labourer_id, "key_group": KG_RETURNEE,
                 "source": "return", "source_id": row.id, "township": row.township,
                 "village": row.village, "since": row.back_since, "created_at": now}
                 for row in rows], ["labourer_id", "key_group", "source_id"])
@@ -220,7 +220,7 @@ async def add_graduate(session: AsyncSession, body: GraduateCreate, principal: P
         KeyGroupMember.source_id == source_id))).first()
     if exists is not None:
         raise Conflict(f"该毕业生已登记（{exists[0]}）")
-    member = KeyGroupMember(id=str(uuid4()), labourer_id=labourer.id, key_group=body.key_group,
+    member = KeyGroupMember(id=new_id(), labourer_id=labourer.id, key_group=body.key_group,
                             source="county", source_id=source_id, township=labourer.township,
                             village=labourer.village, since=since,
                             graduation_year=body.graduation_year, created_at=clock.now())
@@ -231,7 +231,7 @@ async def add_graduate(session: AsyncSession, body: GraduateCreate, principal: P
 async def add_post_leaver(session: AsyncSession, labourer: Labourer, holding_id: str,
                           left_on: date, now) -> None:
     await session.execute(sql.insert_for(session, MEMBER_T).values(
-        id=str(uuid4()), labourer_id=labourer.id, key_group=KG_POST_LEAVER, source="post",
+        id=new_id(), labourer_id=labourer.id, key_group=KG_POST_LEAVER, source="post",
         source_id=holding_id, township=labourer.township, village=labourer.village,
         since=left_on, created_at=now,
     ).on_conflict_do_nothing(index_elements=["labourer_id", "key_group", "source_id"]))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from uuid import uuid4
-
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +12,7 @@ from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.errors import Conflict, DomainError
 from fangpin_common.events.employment import WorkInfoShared, WorkInfoSharedData
+from fangpin_common.ids import new_id
 from fangpin_employment.labourers.models import Labourer
 from fangpin_employment.returnees.models import KeyGroupMember
 from fangpin_employment.returnees.service import open_on
@@ -59,7 +58,7 @@ async def share(session: AsyncSession, county: County, year: int, quarter: int,
     work, groups = await export(session, county, year, quarter)
     townships = sorted({r[0] for r in work} | {r[0] for r in groups})
     codes = [t.code for t in county.townships if t.name in townships]
-    row = Share(id=str(uuid4()), year=year, quarter=quarter, shared_on=clock.today(),
+    row = Share(id=new_id(), year=year, quarter=quarter, shared_on=clock.today(),
                 shared_by=principal.sub, work_records=len(work), key_group_members=len(groups),
                 townships=codes, created_at=clock.now())
     session.add(row)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from uuid import uuid4
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +12,7 @@ from fangpin_common.auth import Principal, ensure_reach
 from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.errors import Conflict, DomainError, NotFound
+from fangpin_common.ids import new_id
 from fangpin_employment.labourers import service as labourers
 from fangpin_employment.supervision import rules
 from fangpin_employment.supervision.models import (
@@ -36,10 +36,10 @@ async def record(session: AsyncSession, body: CheckCreate, principal: Principal,
             notify_units=[f.notify_units for f in body.findings],
             known_units={u.code for u in county.all_units()}):
         raise DomainError(loc, reason, "invalid")
-    check = Check(id=str(uuid4()), township=township, checked_on=body.checked_on,
+    check = Check(id=new_id(), township=township, checked_on=body.checked_on,
                   unannounced=body.unannounced, inspectors=body.inspectors, scope=body.scope,
                   created_by=principal.sub, created_at=clock.now())
-    findings = [Finding(id=str(uuid4()), check_id=check.id, township=township,
+    findings = [Finding(id=new_id(), check_id=check.id, township=township,
                         **f.model_dump()) for f in body.findings]
     session.add(check)
     await session.flush()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from uuid import uuid4
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +12,7 @@ from fangpin_common.auth import Principal, ensure_reach
 from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.errors import Conflict, DomainError, NotFound
+from fangpin_common.ids import new_id
 from fangpin_employment.labourers import rules as labourer_rules
 from fangpin_employment.labourers import service as labourers
 from fangpin_employment.policy import EmploymentPolicy
@@ -103,7 +103,7 @@ async def apply(session: AsyncSession, body: ApplicationCreate, principal: Princ
                           "not_eligible")
     details = {k: v for k, v in body.model_dump(mode="json", exclude={
         "kind", "labourer_id", "workshop_id", "amount_fen", "township"}).items() if v is not None}
-    row = Application(id=str(uuid4()), kind=body.kind, family=spec.family, subject_id=subject,
+    row = Application(id=new_id(), kind=body.kind, family=spec.family, subject_id=subject,
                       township=township, year=today.year, amount_fen=body.amount_fen,
                       details=details, submitted_on=today, created_by=principal.sub,
                       created_at=now)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from uuid import uuid4
 
 from sqlalchemy import case, exists, func, literal, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +18,7 @@ from fangpin_common.clock import Clock
 from fangpin_common.county import County, township_unit
 from fangpin_common.db import UTCDateTime
 from fangpin_common.errors import DomainError
+from fangpin_common.ids import new_id
 from fangpin_common.tables import DEADLINES
 from fangpin_employment import sql
 from fangpin_employment.labourers import service as labourers
@@ -78,7 +78,7 @@ async def record_work(session: AsyncSession, items: Sequence[WorkRecordIn],
                               f"劳动力 {item.labourer_id} 不存在", "unknown_labourer")
         ensure_reach(principal, labourer.township, labourer.village)
         rows.append(item.model_dump() | {
-            "id": str(uuid4()), "township": labourer.township, "village": labourer.village,
+            "id": new_id(), "township": labourer.township, "village": labourer.village,
             "household_id": labourer.household_id, "entered_by": principal.sub,
             "entered_on": today, "updated_at": now})
     await sql.upsert(session, RECORD_T, rows, ["labourer_id", "year", "quarter"], UPDATED)
@@ -87,7 +87,7 @@ async def record_work(session: AsyncSession, items: Sequence[WorkRecordIn],
         for r in rows if r["verified_on"] is not None])
     if batch:
         await audit.record(session, principal, entity_type="work_info_batch",
-                           entity_id=str(uuid4()), action="import", before=None,
+                           entity_id=new_id(), action="import", before=None,
                            after={"records": len(rows), "labourers": len(ids)}, now=now)
     else:
         await audit.record(session, principal, entity_type="work_record",

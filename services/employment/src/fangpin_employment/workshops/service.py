@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from uuid import uuid4
-
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,6 +10,7 @@ from fangpin_common.auth import Principal, ensure_reach
 from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.errors import Conflict, DomainError, NotFound
+from fangpin_common.ids import new_id
 from fangpin_employment.labourers import service as labourers
 from fangpin_employment.vocabulary import POVERTY_CATEGORIES
 from fangpin_employment.workshops import rules
@@ -34,7 +33,7 @@ async def create(session: AsyncSession, body: WorkshopCreate, principal: Princip
     ensure_reach(principal, township)
     if problem := rules.date_problem(body.established_on, clock.today(), label="成立日期"):
         raise DomainError("established_on", problem, "invalid_date")
-    row = Workshop(id=str(uuid4()), class_since=body.established_on, created_at=clock.now(),
+    row = Workshop(id=new_id(), class_since=body.established_on, created_at=clock.now(),
                    **(body.model_dump() | {"township": township}))
     await audit.added(session, principal, row, entity_type="workshop", now=clock.now())
     return row
@@ -82,7 +81,7 @@ async def hire(session: AsyncSession, workshop_id: str, body: EmployeeAdd, princ
         WorkshopEmployee.labourer_id == labourer.id, WorkshopEmployee.end_on.is_(None)))).first()
     if current is not None:
         raise Conflict("该劳动力已在本车间就业")
-    row = WorkshopEmployee(id=str(uuid4()), workshop_id=workshop.id, labourer_id=labourer.id,
+    row = WorkshopEmployee(id=new_id(), workshop_id=workshop.id, labourer_id=labourer.id,
                            poverty=labourer.household_category in POVERTY_CATEGORIES,
                            start_on=body.start_on)
     session.add(row)
@@ -116,7 +115,7 @@ async def grant(session: AsyncSession, workshop_id: str, body: SubsidyAdd, princ
         raise DomainError("kind", problem, "one_time")
     if problem := rules.date_problem(body.granted_on, clock.today(), label="发放日期"):
         raise DomainError("granted_on", problem, "invalid_date")
-    row = WorkshopSubsidy(id=str(uuid4()), workshop_id=workshop.id, **body.model_dump())
+    row = WorkshopSubsidy(id=new_id(), workshop_id=workshop.id, **body.model_dump())
     await audit.added(session, principal, row, entity_type="workshop", action="subsidy",
                       entity_id=workshop.id, now=clock.now())
     return row

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
-from uuid import uuid4
 
 from sqlalchemy import update
 from sqlmodel import select
@@ -16,6 +15,7 @@ from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.errors import DomainError, NotFound
 from fangpin_common.events.monitoring import HouseholdUpserted
+from fangpin_common.ids import new_id
 from fangpin_industry.access import ensure_reach, sees_all
 from fangpin_industry.config import IndustryConfig
 from fangpin_industry.households import rules
@@ -105,7 +105,7 @@ async def record_measure(session: AsyncSession, household_id: str, data: Measure
     if data.project_id is not None and await session.get(Project, data.project_id) is None:
         raise DomainError("project_id", f"项目库中没有项目 {data.project_id}", "unknown_project")
     now = clock.now()
-    measure = Measure(id=str(uuid4()), household_id=household.id, recorded_by=principal.sub,
+    measure = Measure(id=new_id(), household_id=household.id, recorded_by=principal.sub,
                       created_at=now, **data.model_dump())
     session.add(measure)
     await session.flush()

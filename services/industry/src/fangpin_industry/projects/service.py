@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from decimal import Decimal
-from uuid import uuid4
 
 from sqlalchemy import and_, or_, update
 from sqlalchemy import select as sa_select
@@ -19,6 +18,7 @@ from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.deadlines import meet_deadline, open_deadline
 from fangpin_common.errors import Conflict, DomainError, NotFound
+from fangpin_common.ids import new_id
 from fangpin_common.periodic import every
 from fangpin_common.tables import DEADLINES
 from fangpin_industry.access import ensure_reach, sees_all
@@ -99,7 +99,7 @@ async def create_project(session: AsyncSession, data: ProjectCreate, principal: 
     _check_unit(county, responsible)
     now = clock.now()
     project = Project(**(values | {
-        "id": str(uuid4()), "township": township, "responsible_unit": responsible,
+        "id": new_id(), "township": township, "responsible_unit": responsible,
         "linkage_model": rules.normalise_model(data.linkage_model),
         "total_fen": rules.total_fen(values["funds"]), "created_by": principal.sub,
         "created_at": now, "updated_at": now}))
@@ -242,7 +242,7 @@ async def raise_flag(session: AsyncSession, project: Project, flag: str, source:
     today, now = clock.today(), clock.now()
     rule = county.deadline_rule(rules.FIX_DEADLINE, rules.DEFAULT_FIX_DAYS,
                                 rules.DEFAULT_FIX_WARN_DAYS)
-    row = ProjectFlag(id=str(uuid4()), project_id=project.id, flag=flag, active=True,
+    row = ProjectFlag(id=new_id(), project_id=project.id, flag=flag, active=True,
                       source=source, reason=reason[:300], raised_on=today, raised_by=actor,
                       raised_at=now, fix_due_on=rule.due_on(today), announced_at=now)
     if not await insert_if_absent(session, ProjectFlag.__table__, row.model_dump(),
@@ -352,7 +352,7 @@ async def register_asset(session: AsyncSession, project_id: str, data: AssetCrea
         raise DomainError("registered_on", f"登记日期 {data.registered_on} 早于完工日期 "
                           f"{project.completed_on}", "invalid_date")
     now = clock.now()
-    asset = ProjectAsset(id=str(uuid4()), project_id=project.id, recorded_by=principal.sub,
+    asset = ProjectAsset(id=new_id(), project_id=project.id, recorded_by=principal.sub,
                          created_at=now, **(data.model_dump() | {
                              "owner_village": data.owner_village or project.village}))
     session.add(asset)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from uuid import uuid4
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,6 +13,7 @@ from fangpin_common.auth import Principal
 from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.errors import DomainError, NotFound
+from fangpin_common.ids import new_id
 from fangpin_industry.access import forbidden, sees_all
 from fangpin_industry.config import IndustryConfig, TargetConfig, expand_units
 from fangpin_industry.sql import insert_if_absent
@@ -82,8 +82,8 @@ async def record_report(session: AsyncSession, code: str, data: ReportCreate,
     now = clock.now()
     _, period_end = rules.period_bounds(data.period)
     value = format(data.value.normalize(), "f")
-    new_id = str(uuid4())
-    values = dict(id=new_id, target=code, period=data.period, period_end=period_end, unit=unit,
+    report_id = new_id()
+    values = dict(id=report_id, target=code, period=data.period, period_end=period_end, unit=unit,
                   value=value, note=data.note, revision=1, reported_by=principal.sub,
                   created_at=now, updated_at=now)
     inserted = await insert_if_absent(session, TargetReport.__table__, values,

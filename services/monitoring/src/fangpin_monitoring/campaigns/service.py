@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from uuid import uuid4
 
 from sqlalchemy import Integer, case, func, insert, literal, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -15,6 +14,7 @@ from fangpin_common.county import County
 from fangpin_common.db import UTCDateTime
 from fangpin_common.deadlines import meet_deadline, open_deadline
 from fangpin_common.errors import Conflict, DomainError, NotFound
+from fangpin_common.ids import new_id
 from fangpin_monitoring.campaigns import rules
 from fangpin_monitoring.campaigns.models import (
     AssignmentCreate,
@@ -52,7 +52,7 @@ async def create_campaign(session: AsyncSession, data: CampaignCreate, principal
         elif township.code not in townships:
             townships.append(township.code)
     refuse_if(problems)
-    campaign = Campaign(id=str(uuid4()), name=data.name.strip(), start_on=data.start_on,
+    campaign = Campaign(id=new_id(), name=data.name.strip(), start_on=data.start_on,
                         due_on=data.due_on, townships=townships,
                         categories=list(dict.fromkeys(data.categories)),
                         items=[i.model_dump() for i in county.campaign.items],

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from uuid import uuid4
-
 from sqlalchemy import select as sa_select
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,6 +12,7 @@ from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.deadlines import find_deadline, meet_deadline, open_deadline
 from fangpin_common.errors import Conflict, DomainError, NotFound
+from fangpin_common.ids import new_id
 from fangpin_common.tables import DEADLINES
 from fangpin_monitoring.cases import rules
 from fangpin_monitoring.cases.events import case_opened, helper_assigned
@@ -46,7 +45,7 @@ async def open_case(session: AsyncSession, data: CaseCreate, principal: Principa
     previous = (await session.exec(select(Case.id).where(Case.household_id == household.id)
                                    .order_by(Case.inclusion_date.desc()))).first()
     now = clock.now()
-    case = Case(id=str(uuid4()), household_id=household.id, township=household.township,
+    case = Case(id=new_id(), household_id=household.id, township=household.township,
                 village=household.village, category=data.category,
                 risk_types=list(data.risk_types), inclusion_date=data.inclusion_date,
                 previous_case_id=previous, created_at=now)
@@ -85,7 +84,7 @@ async def assign_helper(session: AsyncSession, case_id: str, data: HelperAssign,
     if problem := rules.assignment_date_problem(assigned_on, case.inclusion_date, today):
         raise DomainError("assigned_on", problem, "invalid_date")
     now = clock.now()
-    helper = Helper(id=str(uuid4()), case_id=case.id, name=data.name, unit=data.unit,
+    helper = Helper(id=new_id(), case_id=case.id, name=data.name, unit=data.unit,
                     phone=data.phone, assigned_on=assigned_on, created_at=now)
     session.add(helper)
     await session.flush()

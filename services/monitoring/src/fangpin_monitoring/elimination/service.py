@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from uuid import uuid4
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,6 +13,7 @@ from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.deadlines import find_deadline, meet_deadline
 from fangpin_common.errors import Conflict, DomainError, NotFound
+from fangpin_common.ids import new_id
 from fangpin_monitoring.cases import service as cases
 from fangpin_monitoring.cases.models import Case
 from fangpin_monitoring.cases.rules import ASSESSMENT_DEADLINE
@@ -62,7 +62,7 @@ async def assess(session: AsyncSession, case_id: str, data: AssessmentCreate,
                           "too_early")
     now = clock.now()
     deadline = await find_deadline(session, ASSESSMENT_DEADLINE, case.id)
-    a = RiskAssessment(id=str(uuid4()), case_id=case.id, assessed_on=assessed_on,
+    a = RiskAssessment(id=new_id(), case_id=case.id, assessed_on=assessed_on,
                        assessed_by=principal.sub,
                        late=deadline is not None and deadline.state in ("open", "overdue")
                        and assessed_on > deadline.due_on,
@@ -129,7 +129,7 @@ async def start(session: AsyncSession, case_id: str, data: EliminationStart,
         raise DomainError("started_on", f"日期 {started_on} 晚于今天（{today}）", "future_date")
     _refuse_conditions(await condition_problems(session, case, started_on, county))
     now = clock.now()
-    e = Elimination(id=str(uuid4()), case_id=case.id, started_on=started_on,
+    e = Elimination(id=new_id(), case_id=case.id, started_on=started_on,
                     started_by=principal.sub, note=data.note, next_step=rules.STEPS[0],
                     created_at=now, updated_at=now)
     await audit.added(session, principal, e, entity_type="case", action="elimination_start",
@@ -160,7 +160,7 @@ async def record_step(session: AsyncSession, case_id: str, data: EliminationStep
     now = clock.now()
     before = e.model_dump(mode="json")
     step = EliminationStep(
-        id=str(uuid4()), elimination_id=e.id, step=data.step, outcome=data.outcome,
+        id=new_id(), elimination_id=e.id, step=data.step, outcome=data.outcome,
         done_on=record["done_on"], actor=principal.sub, actor_role=principal.role,
         actor_unit=principal.unit, people=list(data.people), note=data.note,
         details={k: (v.isoformat() if isinstance(v, date) else v) for k, v in record.items()

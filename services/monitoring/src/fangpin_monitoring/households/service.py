@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from uuid import uuid4
-
 from fastapi import HTTPException, status
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -13,6 +11,7 @@ from fangpin_common.auth import Principal, ensure_reach, mask_id_number, mask_ph
 from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.errors import DomainError, NotFound
+from fangpin_common.ids import new_id
 from fangpin_monitoring.changes import service as changes
 from fangpin_monitoring.households import permissions, rules
 from fangpin_monitoring.households.events import household_upserted
@@ -80,7 +79,7 @@ def _member_rows(household_id: str, members: list[MemberCreate],
     keep_ids = keep_ids or {}
     ids = ids or [None] * len(members)
     fields = set(MemberCreate.model_fields)
-    return [Member(id=given or keep_ids.get(m.id_number, str(uuid4())),
+    return [Member(id=given or keep_ids.get(m.id_number, new_id()),
                    household_id=household_id, **m.model_dump(include=fields))
             for m, given in zip(members, ids, strict=True)]
 
@@ -108,7 +107,7 @@ async def create_household(session: AsyncSession, data: HouseholdCreate, princip
     await check_not_elsewhere(session, data.members, None)
     now = clock.now()
     head = next(m for m in data.members if m.relation == "户主")
-    household = Household(id=str(uuid4()), head_name=head.name, created_at=now, updated_at=now,
+    household = Household(id=new_id(), head_name=head.name, created_at=now, updated_at=now,
                           **(data.model_dump(exclude={"members"}) | {"township": township}))
     members = _member_rows(household.id, data.members)
     session.add(household)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from uuid import uuid4
 
 from sqlalchemy import select as sa_select
 from sqlalchemy import update
@@ -16,6 +15,7 @@ from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.deadlines import find_deadline, meet_deadline, open_deadline
 from fangpin_common.errors import Conflict, DomainError, NotFound
+from fangpin_common.ids import new_id
 from fangpin_common.tables import DEADLINES
 from fangpin_monitoring.cases import service as cases
 from fangpin_monitoring.cases.models import Case, CaseCreate, DeadlineRead
@@ -67,7 +67,7 @@ async def start(session: AsyncSession, household: Household, *, source: str, cat
                        f"（当前步骤：{rules.step_name(running.next_step)}）")
     now = clock.now()
     ident = Identification(
-        id=str(uuid4()), household_id=household.id, township=household.township,
+        id=new_id(), household_id=household.id, township=household.township,
         village=household.village, source=source, warning_id=warning_id, category=category,
         risk_types=list(risk_types), clue=clue, next_step=rules.STEPS[0],
         started_on=started_on or clock.today(), started_by=principal.sub, created_at=now,
@@ -132,7 +132,7 @@ async def record_step(session: AsyncSession, ident_id: str, data: StepRecord,
                for k, v in record.items()
                if k not in {"step", "outcome", "done_on", "people", "note"} and v is not None}
     step = IdentificationStep(
-        id=str(uuid4()), identification_id=ident.id, step=data.step, outcome=data.outcome,
+        id=new_id(), identification_id=ident.id, step=data.step, outcome=data.outcome,
         done_on=record["done_on"], due_on=due_on, late=rules.is_late(record["done_on"], due_on),
         actor=principal.sub, actor_role=principal.role, actor_unit=principal.unit,
         people=list(data.people), note=data.note, details=details, created_at=now)

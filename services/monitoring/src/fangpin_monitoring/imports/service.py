@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import SimpleNamespace
 from typing import IO, Any
-from uuid import uuid4
 
 from pydantic import ValidationError
 from sqlalchemy import or_, select
@@ -28,6 +27,7 @@ from fangpin_common.clock import Clock
 from fangpin_common.county import HOUSEHOLD_EDIT_FIELDS, County
 from fangpin_common.db import bulk_insert
 from fangpin_common.errors import Conflict, DomainError
+from fangpin_common.ids import new_id
 from fangpin_monitoring.changes import service as changes
 from fangpin_monitoring.households import permissions
 from fangpin_monitoring.households import service as households
@@ -354,10 +354,10 @@ class Importer:
         household_rows, member_rows, events, entries = [], [], [], []
         for group, data in batch:
             household = NEW_HOUSEHOLD | self.household_fields(group) | {
-                "id": str(uuid4()), "head_name": next(m for m in data
+                "id": new_id(), "head_name": next(m for m in data
                                                       if m["relation"] == "户主")["name"],
                 "created_at": self.now, "updated_at": self.now}
-            members = [{"id": str(uuid4()), "household_id": household["id"], **m} for m in data]
+            members = [{"id": new_id(), "household_id": household["id"], **m} for m in data]
             household_rows.append(household)
             member_rows.extend(members)
             events.append(household_upserted(SimpleNamespace(**household),

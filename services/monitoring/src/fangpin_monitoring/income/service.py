@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from decimal import Decimal
-from uuid import uuid4
 
 from sqlalchemy import case, delete, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -15,6 +14,7 @@ from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.deadlines import meet_deadline, open_deadlines
 from fangpin_common.errors import DomainError, NotFound
+from fangpin_common.ids import new_id
 from fangpin_common.tables import DEADLINES
 from fangpin_monitoring.households.models import Household, Member
 from fangpin_monitoring.income import rules
@@ -90,7 +90,7 @@ async def record_month(session: AsyncSession, household_id: str, period: str, da
     await session.execute(delete(IncomeRecord).where(IncomeRecord.household_id == household.id,
                                                      IncomeRecord.period == period))
     now = clock.now()
-    records = [IncomeRecord(id=str(uuid4()), household_id=household.id, period=period,
+    records = [IncomeRecord(id=new_id(), household_id=household.id, period=period,
                             source=item.source, amount_fen=rules.yuan_to_fen(item.amount_yuan),
                             recorded_by=principal.sub, recorded_on=today, created_at=now)
                for item in data.items]

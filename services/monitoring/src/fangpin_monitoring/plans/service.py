@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from uuid import uuid4
-
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -13,6 +11,7 @@ from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.deadlines import find_deadline, meet_deadline
 from fangpin_common.errors import Conflict, NotFound
+from fangpin_common.ids import new_id
 from fangpin_monitoring.cases import service as cases
 from fangpin_monitoring.cases.models import Case, Helper
 from fangpin_monitoring.cases.rules import PLAN_DEADLINE
@@ -69,7 +68,7 @@ def _measure_problems(county: County, index_path: list, data: MeasureCreate, inc
 
 def _measure(case: Case, plan_id: str, data: MeasureCreate, today, now,
              position: int) -> Measure:
-    return Measure(id=str(uuid4()), case_id=case.id, plan_id=plan_id, position=position,
+    return Measure(id=new_id(), case_id=case.id, plan_id=plan_id, position=position,
                    measure_type=data.measure_type,
                    measure_kind=rules.measure_kind(data.measure_type),
                    responsible_unit=data.responsible_unit, status=data.status,
@@ -104,7 +103,7 @@ async def file_plan(session: AsyncSession, case_id: str, data: PlanCreate, princ
     refuse_if([("measures", e, "labour_rule") for e in check.errors])
     now = clock.now()
     deadline = await find_deadline(session, PLAN_DEADLINE, case.id)
-    plan = AssistancePlan(id=str(uuid4()), case_id=case.id, filed_on=filed_on,
+    plan = AssistancePlan(id=new_id(), case_id=case.id, filed_on=filed_on,
                           filed_by=principal.sub, helper_id=data.helper_id, summary=data.summary,
                           late=deadline is not None and filed_on > deadline.due_on,
                           created_at=now)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import date
-from uuid import uuid4
 
 from sqlalchemy import case, delete, exists, func, insert, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -22,6 +21,7 @@ from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.db import bulk_insert
 from fangpin_common.errors import Conflict, DomainError, NotFound
+from fangpin_common.ids import new_id
 from fangpin_monitoring.households.models import Household, Member
 from fangpin_monitoring.quality import checks, events, rules
 from fangpin_monitoring.quality.models import (
@@ -89,7 +89,7 @@ async def run_checks(session: AsyncSession, county: County, clock: Clock,
     if session.bind.dialect.name == "postgresql":
         await session.execute(_RUN_LOCK)  # held until the caller's transaction ends
     started, today = clock.now(), clock.today()
-    run_id = str(uuid4())
+    run_id = new_id()
     ctx = checks.Context(today, county)
     for code in codes:
         await _stage(session, run_id, code, ctx)

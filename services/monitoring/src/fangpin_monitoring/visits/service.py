@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from uuid import uuid4
 
 from sqlalchemy import and_, case, delete, func
 from sqlalchemy import select as sa_select
@@ -16,6 +15,7 @@ from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.deadlines import meet_deadline, open_deadline
 from fangpin_common.errors import DomainError, NotFound
+from fangpin_common.ids import new_id
 from fangpin_common.tables import DEADLINES
 from fangpin_monitoring.households.models import Household
 from fangpin_monitoring.households.service import resolve_township
@@ -85,7 +85,7 @@ async def create_area(session: AsyncSession, data: GridAreaCreate, principal: Pr
     await _check_members(session, None, township, data.village, data.household_ids)
     await _name_free(session, township, data.village, data.name, None)
     now = clock.now()
-    area = GridArea(id=str(uuid4()), township=township, created_at=now, updated_at=now,
+    area = GridArea(id=new_id(), township=township, created_at=now, updated_at=now,
                     **data.model_dump(exclude={"household_ids", "township"}))
     session.add(area)
     await session.flush()
@@ -210,7 +210,7 @@ async def record_visit(session: AsyncSession, data: VisitCreate, principal: Prin
     area_id = (await session.exec(select(GridAreaHousehold.grid_area_id).where(
         GridAreaHousehold.household_id == household.id))).first()
     now = clock.now()
-    visit = Visit(id=str(uuid4()), township=household.township, village=household.village,
+    visit = Visit(id=new_id(), township=household.township, village=household.village,
                   grid_area_id=area_id, recorded_by=principal.sub, created_at=now,
                   **(data.model_dump() | {"risk_types": list(data.risk_types)}))
     session.add(visit)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date
-from uuid import uuid4
 
 from fastapi import HTTPException, status
 from sqlalchemy import (
@@ -41,6 +40,7 @@ from fangpin_common.county import County
 from fangpin_common.db import UTCDateTime
 from fangpin_common.deadlines import meet_deadline, open_deadline, open_deadlines
 from fangpin_common.errors import Conflict, DomainError, NotFound
+from fangpin_common.ids import new_id
 from fangpin_monitoring.cases.models import Case
 from fangpin_monitoring.households.models import Household, Member
 from fangpin_monitoring.identification import service as identification
@@ -121,7 +121,7 @@ async def import_file(session: AsyncSession, *, kind_code: str, period: str, fil
 
     now = clock.now()
     upload = DepartmentUpload(
-        id=str(uuid4()), kind=kind.code, department=kind.department, period=period,
+        id=new_id(), kind=kind.code, department=kind.department, period=period,
         filename=filename[:200], file_format=file_format, sha256=digest,
         uploaded_by=principal.sub, uploaded_on=today, rows_total=len(parsed.rows),
         rows_invalid=len(parsed.invalid), created_at=now)
@@ -186,7 +186,7 @@ async def _analyze(session: AsyncSession) -> None:
         await session.execute(text(f"ANALYZE {ROWS.name}"))
 
 
-def new_id(dialect: str):
+def random_id_sql(dialect: str):
     """A random UUID made by the database, one per inserted row."""
     if dialect == "postgresql":
         return cast(func.gen_random_uuid(), String)
@@ -200,7 +200,7 @@ def _warning_values(upload_id: str, kind: WarningKind, key, raised_on: date, due
                     now, ranked, dialect: str) -> list:
     """The SELECT list that becomes a warning, in WARNING_COLUMNS order."""
     return [
-        new_id(dialect).label("id"),
+        random_id_sql(dialect).label("id"),
         literal(kind.code, String), literal("department", String), literal(upload_id, String),
         ranked.c.row_no, ranked.c.household_id, ranked.c.member_id,
         ranked.c.township, ranked.c.village, literal(kind.risk_type, String), ranked.c.reason,
@@ -458,7 +458,7 @@ async def raise_clue(session: AsyncSession, data: ClueCreate, principal: Princip
         raise Conflict(f"该户已有未办结的同类风险线索 {existing}")
     today, now = clock.today(), clock.now()
     rule = verification_rule(county)
-    w = RiskWarning(id=str(uuid4()), kind=CLUE_KIND, source=data.source,
+    w = RiskWarning(id=new_id(), kind=CLUE_KIND, source=data.source,
                     household_id=household.id, member_id=data.member_id,
                     township=household.township, village=household.village,
                     risk_type=data.risk_type, reason=f"{data.source}：{data.reason}",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from uuid import NAMESPACE_URL, uuid4, uuid5
+from uuid import NAMESPACE_URL, uuid5
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
@@ -17,6 +17,7 @@ from fangpin_common import audit
 from fangpin_common.auth import Principal
 from fangpin_common.county import County
 from fangpin_common.errors import Conflict, DomainError, NotFound
+from fangpin_common.ids import new_id
 from fangpin_notifications.directory import rules
 from fangpin_notifications.directory.models import (
     CONTACT_FIELDS,
@@ -225,7 +226,7 @@ async def add_person(session: AsyncSession, code: str, body: PersonCreate, princ
         raise NotFound(f"单位 {code} 不存在")
     values = body.model_dump()
     _check_contacts(values)
-    person = DirectoryPerson(id=str(uuid4()), unit_code=code, **values, source="api",
+    person = DirectoryPerson(id=new_id(), unit_code=code, **values, source="api",
                              created_at=now, updated_at=now, edited_at=now)
     session.add(person)
     await session.flush()

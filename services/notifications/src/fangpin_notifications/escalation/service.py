@@ -9,11 +9,11 @@ reminder escalates exactly once, however many replicas scan.
 from __future__ import annotations
 
 import logging
-from uuid import uuid4
 
 from sqlalchemy import and_, select, update
 
 from fangpin_common import outbox
+from fangpin_common.ids import new_id
 from fangpin_common.periodic import every
 from fangpin_notifications.deliveries.models import Delivery
 from fangpin_notifications.escalation import rules
@@ -72,10 +72,10 @@ async def _escalate_batch(notifier, batch_size: int) -> tuple[int, int]:
                            "hours": hours, "level": level})
             body = render_text(rule.escalate.template, values)
             title = "【逾期未处理·上报】" + (row.title or title_of(rule, values, row.body))
-            new_id = str(uuid4())
-            event = reminder_escalated(row, new_id, parent, level, hours, now)
+            escalated_id = new_id()
+            event = reminder_escalated(row, escalated_id, parent, level, hours, now)
             reminders.append({
-                "id": new_id, "event_id": event.id, "event_type": event.type,
+                "id": escalated_id, "event_id": event.id, "event_type": event.type,
                 "recipient_unit": parent, "channel": "inbox", "township": row.township,
                 "village": row.village, "household_id": row.household_id,
                 "subject": row.subject, "body": body, "state": "unread",
@@ -92,12 +92,12 @@ async def _escalate_batch(notifier, batch_size: int) -> tuple[int, int]:
             # Escalations are urgent: pushed at once, never kept for the digest.
             deliveries.extend(push_deliveries(
                 n, directory, rule.push_channels, event_id=event.id, event_type=event.type,
-                unit=parent, rule=rule.name, reminder_id=new_id, title=title[:200], body=body,
+                unit=parent, rule=rule.name, reminder_id=escalated_id, title=title[:200], body=body,
                 payload=delivery_payload(row.data or {}, parent, directory) | {
                     "escalated_from": row.recipient_unit, "level": level},
                 event_time=row.event_time, now=now))
             await session.execute(update(REMINDERS).where(R.id == row.id)
-                                  .values(escalated_to=new_id))
+                                  .values(escalated_to=escalated_id))
             await outbox.emit(session, event)
             escalated.append(rule.name)
             climbed += 1
