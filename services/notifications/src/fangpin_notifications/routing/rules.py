@@ -12,7 +12,7 @@ import fnmatch
 import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import yaml
@@ -96,9 +96,9 @@ class Rule(BaseModel):
     def name(self) -> str:
         return self.id or self.event
 
-    @property
-    def push_channels(self) -> list[str]:
-        return [c for c in self.channels if c != "inbox"]
+    @cached_property
+    def push_channels(self) -> tuple[str, ...]:
+        return tuple(c for c in self.channels if c != "inbox")
 
 
 @dataclass

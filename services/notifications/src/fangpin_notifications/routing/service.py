@@ -7,7 +7,6 @@ redelivered or replayed event can never make a second one.
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from fangpin_common.db import insert_new
 from fangpin_common.events import CloudEvent
+from fangpin_common.ids import new_id
 from fangpin_notifications.deliveries import rules as delivery_rules
 from fangpin_notifications.deliveries.models import Delivery
 from fangpin_notifications.directory.rules import Directory
@@ -36,16 +36,6 @@ REMINDERS = Reminder.__table__
 DELIVERIES = Delivery.__table__
 R = REMINDERS.c
 D = DELIVERIES.c
-
-
-def new_id() -> str:
-    """A random (version 4) UUID without a system call per row: ids are not secrets."""
-    h = f"{random.getrandbits(128) & _V4_MASK | _V4_BITS:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-_V4_MASK = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
-_V4_BITS = (0x4000 << 64) | (0x8000 << 48)
 
 
 def is_overdue(event_type: str, data: Mapping[str, Any]) -> bool:
@@ -106,6 +96,7 @@ def plan(events: Sequence[CloudEvent], notifier, directory: Directory) -> Plan:
     out = Plan(now)
     reminders, deliveries, stored = out.reminders, out.deliveries, out.stored
     seen: set[tuple[str, str, str]] = set()
+    no_data: dict = {}  # one object for every row without data: it is serialised once
     for event in events:
         data = event.data.model_dump(mode="json")
         for key, rule_names in notifier.rules.resolving(event.type):
@@ -114,15 +105,32 @@ def plan(events: Sequence[CloudEvent], notifier, directory: Directory) -> Plan:
         matched = notifier.rules.matching(event.type, data)
         if not matched:
             continue
-        overdue = is_overdue(event.type, data)
+        # A reminder's columns, built in three layers: the event's, the rule's, the recipient's.
+        of_event = {
+            "event_id": event.id, "event_type": event.type, "channel": "inbox",
+            "township": data.get("township"), "village": data.get("village"),
+            "household_id": data.get("household_id"), "subject": event.subject,
+            "state": "unread", "event_time": event.time, "created_at": now,
+            "origin_event_id": event.id, "origin_event_type": event.type,
+            "overdue": is_overdue(event.type, data), "level": 0}
+        latency = (now - event.time).total_seconds()
         # The event's texts, rendered once for every recipient (and rule) they do not name.
         texts: dict[tuple, tuple[str, str]] = {}
         for rule in matched:
-            subject = subject_value(rule, data)
             fields = used_fields(rule.template, rule.title)
             per_unit = not fields.isdisjoint(("unit", "unit_name"))
             per_rule = "rule" in fields
-            push = rule.push_channels if not rule.digest else []
+            push = rule.push_channels if not rule.digest else ()
+            of_rule = None
+            if "inbox" in rule.channels:
+                of_rule = of_event | {
+                    "rule": rule.name, "subject_key": subject_value(rule, data),
+                    # The data is kept for the escalation's text; others need none.
+                    "data": data if rule.escalate else no_data,
+                    "escalate_at": (now + timedelta(hours=rule.escalate.after_hours)
+                                    if rule.escalate else None),
+                    "digest": rule.digest,
+                    "digest_channels": rule.push_channels if rule.digest else ()}
             for unit in resolve_recipients(rule, data, county):
                 key = (rule.template, rule.title, unit if per_unit else None,
                        rule.name if per_rule else None)
@@ -135,27 +143,12 @@ def plan(events: Sequence[CloudEvent], notifier, directory: Directory) -> Plan:
                     found = texts[key] = (body, title_of(rule, values, body))
                 body, title = found
                 reminder_id = None
-                if "inbox" in rule.channels and (event.id, unit, "inbox") not in seen:
+                if of_rule is not None and (event.id, unit, "inbox") not in seen:
                     seen.add((event.id, unit, "inbox"))
                     reminder_id = new_id()
-                    escalate_at = (now + timedelta(hours=rule.escalate.after_hours)
-                                   if rule.escalate else None)
-                    reminders.append({
-                        "id": reminder_id, "event_id": event.id, "event_type": event.type,
-                        "recipient_unit": unit, "channel": "inbox",
-                        "township": data.get("township"), "village": data.get("village"),
-                        "household_id": data.get("household_id"), "subject": event.subject,
-                        "body": body, "state": "unread", "event_time": event.time,
-                        "created_at": now, "rule": rule.name, "title": title,
-                        # The data is kept for the escalation's text; others need none.
-                        "data": data if rule.escalate else {},
-                        "origin_event_id": event.id, "origin_event_type": event.type,
-                        "overdue": overdue, "level": 0, "escalate_at": escalate_at,
-                        "digest": rule.digest,
-                        "digest_channels": list(rule.push_channels) if rule.digest else [],
-                        "subject_key": subject,
-                    })
-                    stored.append((event.id, rule.name, (now - event.time).total_seconds()))
+                    reminders.append({**of_rule, "id": reminder_id, "recipient_unit": unit,
+                                      "body": body, "title": title})
+                    stored.append((event.id, rule.name, latency))
                 if not push:
                     continue  # inbox only, or its push channels go out in the daily digest
                 fresh = [c for c in push if (event.id, unit, c) not in seen]
