@@ -97,6 +97,11 @@ class Rule(BaseModel):
         return self.id or self.event
 
     @cached_property
+    def text_fields(self) -> frozenset[str]:
+        """The event fields its template and title show."""
+        return used_fields(self.template, self.title)
+
+    @cached_property
     def push_channels(self) -> tuple[str, ...]:
         return tuple(c for c in self.channels if c != "inbox")
 

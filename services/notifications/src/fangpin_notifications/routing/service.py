@@ -29,7 +29,6 @@ from fangpin_notifications.routing.rules import (
     resolve_recipients,
     subject_value,
     template_values,
-    used_fields,
 )
 
 REMINDERS = Reminder.__table__
@@ -95,7 +94,6 @@ def plan(events: Sequence[CloudEvent], notifier, directory: Directory) -> Plan:
     county = notifier.county
     out = Plan(now)
     reminders, deliveries, stored = out.reminders, out.deliveries, out.stored
-    seen: set[tuple[str, str, str]] = set()
     no_data: dict = {}  # one object for every row without data: it is serialised once
     for event in events:
         data = event.data.model_dump(mode="json")
@@ -114,17 +112,18 @@ def plan(events: Sequence[CloudEvent], notifier, directory: Directory) -> Plan:
             "origin_event_id": event.id, "origin_event_type": event.type,
             "overdue": is_overdue(event.type, data), "level": 0}
         latency = (now - event.time).total_seconds()
+        seen: set[tuple[str, str]] = set()  # (unit, channel): one of each per event
         # The event's texts, rendered once for every recipient (and rule) they do not name.
         texts: dict[tuple, tuple[str, str]] = {}
         for rule in matched:
-            fields = used_fields(rule.template, rule.title)
+            name, fields = rule.name, rule.text_fields
             per_unit = not fields.isdisjoint(("unit", "unit_name"))
             per_rule = "rule" in fields
             push = rule.push_channels if not rule.digest else ()
             of_rule = None
             if "inbox" in rule.channels:
                 of_rule = of_event | {
-                    "rule": rule.name, "subject_key": subject_value(rule, data),
+                    "rule": name, "subject_key": subject_value(rule, data),
                     # The data is kept for the escalation's text; others need none.
                     "data": data if rule.escalate else no_data,
                     "escalate_at": (now + timedelta(hours=rule.escalate.after_hours)
@@ -133,29 +132,29 @@ def plan(events: Sequence[CloudEvent], notifier, directory: Directory) -> Plan:
                     "digest_channels": rule.push_channels if rule.digest else ()}
             for unit in resolve_recipients(rule, data, county):
                 key = (rule.template, rule.title, unit if per_unit else None,
-                       rule.name if per_rule else None)
+                       name if per_rule else None)
                 found = texts.get(key)
                 if found is None:
                     values = template_values(event.type, event.time, data, county, unit=unit,
-                                             unit_name=directory.name_of(unit), rule=rule.name,
+                                             unit_name=directory.name_of(unit), rule=name,
                                              fields=fields)
                     body = render_text(rule.template, values)
                     found = texts[key] = (body, title_of(rule, values, body))
                 body, title = found
                 reminder_id = None
-                if of_rule is not None and (event.id, unit, "inbox") not in seen:
-                    seen.add((event.id, unit, "inbox"))
+                if of_rule is not None and (unit, "inbox") not in seen:
+                    seen.add((unit, "inbox"))
                     reminder_id = new_id()
                     reminders.append({**of_rule, "id": reminder_id, "recipient_unit": unit,
                                       "body": body, "title": title})
-                    stored.append((event.id, rule.name, latency))
+                    stored.append((event.id, name, latency))
                 if not push:
                     continue  # inbox only, or its push channels go out in the daily digest
-                fresh = [c for c in push if (event.id, unit, c) not in seen]
-                seen.update((event.id, unit, c) for c in fresh)
+                fresh = [c for c in push if (unit, c) not in seen]
+                seen.update((unit, c) for c in fresh)
                 deliveries.extend(push_deliveries(
                     notifier, directory, fresh, event_id=event.id, event_type=event.type,
-                    unit=unit, rule=rule.name, reminder_id=reminder_id, title=title, body=body,
+                    unit=unit, rule=name, reminder_id=reminder_id, title=title, body=body,
                     payload=delivery_payload(data, unit, directory), event_time=event.time,
                     now=now))
     return out
