@@ -358,8 +358,8 @@ def _processed_columns(table: Any, columns: list[str], rows: list[dict[str, Any]
         process = table.c[name].type._cached_bind_processor(dialect)
         if process is not None:
             # By identity: the rows hold every value, so no id is reused meanwhile.
-            distinct = {id(value): value for value in out[i]}
+            ids = list(map(id, out[i]))
             done = {key: None if value is None else process(value)
-                    for key, value in distinct.items()}
-            out[i] = tuple(done[id(value)] for value in out[i])
+                    for key, value in dict(zip(ids, out[i], strict=True)).items()}
+            out[i] = tuple(map(done.__getitem__, ids))
     return out

@@ -92,7 +92,7 @@ class Rule(BaseModel):
     def _lists(cls, value: dict[str, Any]) -> dict[str, Any]:
         return {k: tuple(v) if isinstance(v, list) else (v,) for k, v in value.items()}
 
-    @property
+    @cached_property
     def name(self) -> str:
         return self.id or self.event
 
@@ -115,6 +115,7 @@ class RuleSet:
     # A pattern rule applies to the catalogue's matching types whose data has its fields.
     pattern_types: dict[str, frozenset[str]] = field(default_factory=dict)
     _by_type: dict[str, list[Rule]] = field(default_factory=dict)
+    _conditional: dict[str, bool] = field(default_factory=dict)  # any rule with `when`
     _resolving: dict[str, list[tuple[str, tuple[str, ...]]]] = field(default_factory=dict)
 
     def for_type(self, event_type: str) -> list[Rule]:
@@ -124,10 +125,13 @@ class RuleSet:
                      if r.name not in self.pattern_types
                      or event_type in self.pattern_types[r.name]]
             self._by_type[event_type] = found
+            self._conditional[event_type] = any(r.when for r in found)
         return found
 
     def matching(self, event_type: str, data: Mapping[str, Any]) -> list[Rule]:
-        return [r for r in self.for_type(event_type) if matches(r, data)]
+        rules = self.for_type(event_type)
+        return [r for r in rules if matches(r, data)] if self._conditional[event_type] \
+            else rules
 
     def get(self, name: str) -> Rule | None:
         return next((r for r in self.rules if r.name == name), None)
