@@ -18,6 +18,7 @@ from fangpin_notifications.deliveries.models import Delivery
 from fangpin_notifications.escalation import service as escalation
 from fangpin_notifications.inbox.models import Reminder
 from fangpin_notifications.main import create_app
+from fangpin_notifications.routing.models import Resolution
 from fangpin_notifications.routing.rules import load_rules
 from fangpin_notifications.settings import NotificationsSettings
 
@@ -117,6 +118,57 @@ async def test_the_thing_done_closes_its_reminders_and_stops_their_escalation(
                               else TOWNSHIP_TOKEN)
         assert r.json()["state"] == "resolved"
         assert await count(app, Reminder, Reminder.state == "resolved") == 2
+
+
+async def test_a_reminder_whose_thing_was_done_before_it_arrived_is_stored_closed(
+        database, own_nats, tmp_path, receiver):
+    """Out of order (a replay, a redelivery): the "done" event is consumed before the overdue
+    event it settles. The reminder is stored already resolved, its push cancelled; an overdue
+    event of a later time (the thing overdue again) is not covered by it."""
+    clock = SettableClock()
+    clock.set_today(DAY, hour=9)
+    village = {"code": "village.板榄村", "name": "板榄村村民委员会", "level": "village",
+               "parent": TOWNSHIP_UNIT, "township": TOWNSHIP,
+               "village": "板榄村", "webhook_url": receiver.url("/hook")}
+    channels = fast_channels(webhook={"quiet_hours": ["00:00", "23:59"]})
+    settings = settings_for(NotificationsSettings, database, own_nats.url,
+                            county_config=county_file(tmp_path, RESOLVED, [village]),
+                            channels=channels, escalation_interval_seconds=3600,
+                            dispatcher_idle_seconds=0.05)
+    app = create_app(settings, clock)
+    async with running(app) as client:
+        notifier = app.state.notifier
+        reported = clock.now()
+        clock.advance(timedelta(hours=1))
+        # The helper was assigned an hour after case-1 was reported overdue; the assignment
+        # is consumed first.
+        await publish(own_nats.url, assigned(1, clock))
+        assert await eventually(lambda: _resolutions(app, 1))
+        await publish(own_nats.url,
+                      CaseHelperOverdue(subject="case-1", time=reported, data=deadline(n=1)),
+                      CaseHelperOverdue(subject="case-2", time=reported, data=deadline(n=2)))
+        items = await eventually(lambda: _at_least(inbox(client, VILLAGE_TOKEN), 2))
+        states = {i["household_id"]: i["state"] for i in items}
+        assert states == {"hh-1": "resolved", "hh-2": "unread"}
+        assert await count(app, Delivery, Delivery.state == "cancelled") == 1
+        assert await count(app, Delivery, Delivery.state == "pending") == 1
+        assert metric(app, "fangpin_notifications_resolved_total") == 1
+
+        # A day on, case-1 is overdue again (a later deadline): that reminder stays open, and
+        # only the open ones climb.
+        clock.advance(timedelta(hours=25))
+        await publish(own_nats.url, CaseHelperOverdue(
+            subject="case-1", time=clock.now(), data=deadline(n=1, days_overdue=2)))
+        items = await eventually(lambda: _at_least(inbox(client, VILLAGE_TOKEN), 3))
+        assert sorted((i["household_id"], i["state"]) for i in items) == [
+            ("hh-1", "resolved"), ("hh-1", "unread"), ("hh-2", "unread")]
+        assert await escalation.scan(notifier) == 1
+        [up] = await inbox(client, TOWNSHIP_TOKEN)
+        assert up["household_id"] == "hh-2"
+
+
+async def _resolutions(app, n: int):
+    return await count(app, Resolution, Resolution.subject_key == f"case-{n}") or None
 
 
 async def _at_least(items, n):

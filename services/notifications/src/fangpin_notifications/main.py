@@ -29,6 +29,7 @@ from fangpin_notifications.escalation import service as escalation
 from fangpin_notifications.inbox.models import Reminder  # noqa: F401
 from fangpin_notifications.inbox.router import router as inbox_router
 from fangpin_notifications.routing import service as routing
+from fangpin_notifications.routing.models import Resolution  # noqa: F401
 from fangpin_notifications.routing.router import router as routing_router
 from fangpin_notifications.runtime import Notifier
 from fangpin_notifications.settings import NotificationsSettings

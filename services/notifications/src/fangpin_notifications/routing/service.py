@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import exists, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from fangpin_common.db import insert_new
@@ -23,6 +24,7 @@ from fangpin_notifications.deliveries import rules as delivery_rules
 from fangpin_notifications.deliveries.models import Delivery
 from fangpin_notifications.directory.rules import Directory
 from fangpin_notifications.inbox.models import CLOSED, Reminder
+from fangpin_notifications.routing.models import Resolution
 from fangpin_notifications.routing.rules import (
     Rule,
     render_text,
@@ -33,8 +35,10 @@ from fangpin_notifications.routing.rules import (
 
 REMINDERS = Reminder.__table__
 DELIVERIES = Delivery.__table__
+RESOLUTIONS = Resolution.__table__
 R = REMINDERS.c
 D = DELIVERIES.c
+S = RESOLUTIONS.c
 
 
 def is_overdue(event_type: str, data: Mapping[str, Any]) -> bool:
@@ -68,6 +72,10 @@ def push_deliveries(notifier, directory: Directory, channels: Sequence[str], **r
             if notifier.usable(c) and directory.reachable(row["unit"], c)]
 
 
+# A "done" event's part: its id, the rules whose reminders it closes, the thing, its time.
+Done = tuple[str, tuple[str, ...], str, datetime]
+
+
 @dataclass
 class Plan:
     """What a batch of events makes: rows and closings, built outside any transaction (the
@@ -76,8 +84,7 @@ class Plan:
     now: datetime
     reminders: list[dict] = field(default_factory=list)
     deliveries: list[dict] = field(default_factory=list)
-    # (event id, the rules whose reminders it closes, the thing's key)
-    done: list[tuple[str, tuple[str, ...], str]] = field(default_factory=list)
+    done: list[Done] = field(default_factory=list)
     # (event id, rule, seconds from the event to its reminder)
     stored: list[tuple[str, str, float]] = field(default_factory=list)
 
@@ -99,7 +106,7 @@ def plan(events: Sequence[CloudEvent], notifier, directory: Directory) -> Plan:
         data = event.data.model_dump(mode="json")
         for key, rule_names in notifier.rules.resolving(event.type):
             if data.get(key) not in (None, ""):
-                out.done.append((event.id, rule_names, str(data[key])[:100]))
+                out.done.append((event.id, rule_names, str(data[key])[:100], event.time))
         matched = notifier.rules.matching(event.type, data)
         if not matched:
             continue
@@ -175,11 +182,8 @@ async def apply(session: AsyncSession, plan: Plan, notifier,
     await insert_new(session, DELIVERIES, deliveries)
     # After the inserts: a batch holding both the overdue event and the one that settles it
     # closes the reminder it has just made.
-    closing: dict[tuple[str, ...], set[str]] = {}
-    for _, rule_names, key in done:
-        closing.setdefault(rule_names, set()).add(key)
-    resolved = [await resolve(session, rule_names, keys, plan.now)
-                for rule_names, keys in closing.items()]
+    resolved = await resolve(session, done, [r for r in reminders if r["subject_key"]],
+                             plan.now)
 
     def count() -> None:
         m = notifier.metrics
@@ -189,27 +193,50 @@ async def apply(session: AsyncSession, plan: Plan, notifier,
         latency = m.latency.labels("inbox")
         for _, _, seconds in stored:
             latency.observe(max(seconds, 0.0))
-        for by_rule in resolved:
-            for rule_name, n in by_rule.items():
-                m.resolved.labels("inbox", rule_name).inc(n)
+        for rule_name, n in resolved.items():
+            m.resolved.labels("inbox", rule_name).inc(n)
         if deliveries:
             notifier.wake.set()
 
-    if stored or deliveries or any(resolved):
+    if stored or deliveries or resolved:
         notifier.after_commit(session, count)
     return len(reminders)
 
 
-async def resolve(session: AsyncSession, rule_names: Sequence[str], keys: set[str],
-                  now: datetime) -> Counter[str]:
-    """Close the open reminders of these rules about these things (the domain reported them
-    done): state resolved, no further escalation, their pending pushes cancelled. How many
-    per rule."""
-    closed = (await session.execute(
-        update(REMINDERS)
-        .where(R.subject_key.in_(sorted(keys)), R.rule.in_(rule_names), R.state.not_in(CLOSED))
-        .values(state="resolved", resolved_at=now, escalate_at=None)
-        .returning(R.id, R.rule))).all()
+async def resolve(session: AsyncSession, done: Sequence[Done],
+                  reminders: Sequence[Mapping[str, Any]], now: datetime) -> Counter[str]:
+    """Record what the domain reported done (per rule and thing, the latest time) and close
+    the open reminders it covers — made of events up to that time: the ones stored before,
+    and new ones whose "done" came first. Closed: state resolved, no further escalation,
+    pending pushes cancelled. How many per rule."""
+    latest: dict[tuple[str, str], tuple[datetime, str]] = {}
+    for event_id, rule_names, key, at in done:
+        for rule in rule_names:
+            if (rule, key) not in latest or latest[rule, key][0] < at:
+                latest[rule, key] = (at, event_id)
+    if latest:
+        dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+        insert = dialect.insert(RESOLUTIONS).values([
+            {"rule": rule, "subject_key": key, "done_at": at, "event_id": event_id}
+            for (rule, key), (at, event_id) in latest.items()])
+        await session.execute(insert.on_conflict_do_update(
+            index_elements=[S.rule, S.subject_key],
+            set_={"done_at": insert.excluded.done_at, "event_id": insert.excluded.event_id},
+            where=S.done_at < insert.excluded.done_at))
+    keys = sorted({key for _, key in latest} | {r["subject_key"] for r in reminders})
+    if not keys:
+        return Counter()
+    rules = sorted({rule for rule, _ in latest} | {r["rule"] for r in reminders})
+    covered = exists().where(S.rule == R.rule, S.subject_key == R.subject_key,
+                             S.done_at >= R.event_time)
+    closed = []
+    for start in range(0, len(keys), 500):
+        closed += (await session.execute(
+            update(REMINDERS)
+            .where(R.subject_key.in_(keys[start:start + 500]), R.rule.in_(rules),
+                   R.state.not_in(CLOSED), covered)
+            .values(state="resolved", resolved_at=now, escalate_at=None)
+            .returning(R.id, R.rule))).all()
     if closed:
         ids = [row.id for row in closed]
         for start in range(0, len(ids), 500):
