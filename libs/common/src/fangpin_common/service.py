@@ -100,8 +100,9 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None 
         if settings.auto_migrate:
             await migrations.upgrade(spec.name, settings)
         bus.start()
-        loops: list[tuple[str, Callable[[], Awaitable[None]]]] = [("WAL checkpoints",
-                                                                   db.checkpoints)]
+        loops: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+        if db.sqlite_file:
+            loops.append(("WAL checkpoints", db.checkpoints))
         if settings.run_relay:
             loops.append(("relay", relay.run))
         if settings.run_consumers:
