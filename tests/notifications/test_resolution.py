@@ -59,20 +59,25 @@ async def inbox(client, headers) -> list[dict]:
     return r.json()
 
 
-async def test_the_thing_done_closes_its_reminders_and_stops_their_escalation(
-        database, own_nats, tmp_path, receiver):
+def village_with_webhook(database, own_nats, tmp_path, receiver):
+    """The service with the RESOLVED rule, its clock at DAY 09:00, and a village reached by
+    webhook — webhooks wait all day (quiet hours), so a pending push is there to be cancelled."""
     clock = SettableClock()
     clock.set_today(DAY, hour=9)
     village = {"code": "village.板榄村", "name": "板榄村村民委员会", "level": "village",
                "parent": TOWNSHIP_UNIT, "township": TOWNSHIP,
                "village": "板榄村", "webhook_url": receiver.url("/hook")}
-    # Webhooks wait all day (quiet hours): the pending push is there to be cancelled.
     channels = fast_channels(webhook={"quiet_hours": ["00:00", "23:59"]})
     settings = settings_for(NotificationsSettings, database, own_nats.url,
                             county_config=county_file(tmp_path, RESOLVED, [village]),
                             channels=channels, escalation_interval_seconds=3600,
                             dispatcher_idle_seconds=0.05)
-    app = create_app(settings, clock)
+    return clock, create_app(settings, clock)
+
+
+async def test_the_thing_done_closes_its_reminders_and_stops_their_escalation(
+        database, own_nats, tmp_path, receiver):
+    clock, app = village_with_webhook(database, own_nats, tmp_path, receiver)
     async with running(app) as client:
         notifier = app.state.notifier
         await publish(own_nats.url, *(CaseHelperOverdue(subject=f"case-{n}", time=clock.now(),
@@ -125,17 +130,7 @@ async def test_a_reminder_whose_thing_was_done_before_it_arrived_is_stored_close
     """Out of order (a replay, a redelivery): the "done" event is consumed before the overdue
     event it settles. The reminder is stored already resolved, its push cancelled; an overdue
     event of a later time (the thing overdue again) is not covered by it."""
-    clock = SettableClock()
-    clock.set_today(DAY, hour=9)
-    village = {"code": "village.板榄村", "name": "板榄村村民委员会", "level": "village",
-               "parent": TOWNSHIP_UNIT, "township": TOWNSHIP,
-               "village": "板榄村", "webhook_url": receiver.url("/hook")}
-    channels = fast_channels(webhook={"quiet_hours": ["00:00", "23:59"]})
-    settings = settings_for(NotificationsSettings, database, own_nats.url,
-                            county_config=county_file(tmp_path, RESOLVED, [village]),
-                            channels=channels, escalation_interval_seconds=3600,
-                            dispatcher_idle_seconds=0.05)
-    app = create_app(settings, clock)
+    clock, app = village_with_webhook(database, own_nats, tmp_path, receiver)
     async with running(app) as client:
         notifier = app.state.notifier
         reported = clock.now()

@@ -21,13 +21,12 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fangpin_common.bus import Bus
 from fangpin_common.clock import Clock
-from fangpin_common.db import insert_new
+from fangpin_common.db import insert_for, insert_new
 from fangpin_common.events import CloudEvent, parse_event
 from fangpin_common.logging import event_id_var
 from fangpin_common.metrics import Metrics
@@ -333,9 +332,7 @@ class Consumer:
 
     async def _mark_processed(self, session: AsyncSession, event: CloudEvent) -> bool:
         """Insert the event id; False when this consumer has applied it already."""
-        dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-        insert = dialect.insert(PROCESSED_EVENTS)
-        result = await session.execute(insert.values(
+        result = await session.execute(insert_for(session, PROCESSED_EVENTS).values(
             consumer=self.sub.durable, event_id=event.id, event_type=event.type,
             processed_at=self.clock.now()).on_conflict_do_nothing())
         return result.rowcount == 1

@@ -22,6 +22,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import MetaData, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import registry
@@ -144,6 +145,12 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 def is_postgres(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+def insert_for(on: AsyncSession | AsyncEngine, table: Any) -> Any:
+    """The database's own INSERT for `table`, the one with ON CONFLICT (both databases)."""
+    engine = on.bind if isinstance(on, AsyncSession) else on
+    return (postgresql if engine.dialect.name == "postgresql" else sqlite).insert(table)
 
 
 class Database:
@@ -330,33 +337,35 @@ async def insert_new(session: AsyncSession, table: Any, rows: list[dict[str, Any
     placeholder = "(" + ", ".join("?" * len(columns)) + ")"
     step = max(_SQLITE_MAX_PARAMS // len(columns), 1)
 
-    async def insert(tail: str) -> tuple[list[Any], int]:
+    async def insert(with_returning: bool) -> tuple[list[Any], int]:
+        """The rows, chunk by chunk: the returned values (if asked) and how many went in."""
+        end = tail if with_returning else " ON CONFLICT DO NOTHING"
         found, count = [], 0
         for start in range(0, len(rows), step):
             chunk = [column[start:start + step] for column in values]
             n = len(chunk[0])
-            sql = f"INSERT INTO {target} ({names}) VALUES {', '.join([placeholder] * n)}{tail}"
+            sql = f"INSERT INTO {target} ({names}) VALUES {', '.join([placeholder] * n)}{end}"
             result = await connection.exec_driver_sql(
                 sql, tuple(chain.from_iterable(zip(*chunk, strict=True))))
-            if "RETURNING" in tail:
+            if with_returning:
                 found.extend(row[0] for row in result)
             count += result.rowcount
         return found, count
 
     if not returning:
-        await insert(" ON CONFLICT DO NOTHING")
+        await insert(with_returning=False)
         return None
     if returning in columns:
         # Usually every row is new: then the values are the given ones, with no RETURNING.
         # When some row was there already the insert is undone and made again with it.
         await connection.exec_driver_sql("SAVEPOINT insert_new")
-        _, count = await insert(" ON CONFLICT DO NOTHING")
+        _, count = await insert(with_returning=False)
         if count == len(rows):
             await connection.exec_driver_sql("RELEASE insert_new")
             return [row[returning] for row in rows]
         await connection.exec_driver_sql("ROLLBACK TO insert_new")
         await connection.exec_driver_sql("RELEASE insert_new")
-    found, _ = await insert(tail)
+    found, _ = await insert(with_returning=True)
     return found
 
 

@@ -6,8 +6,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Table, func
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from fangpin_common.db import insert_for
 
 # PostgreSQL (asyncpg) allows 32767 bind parameters per statement; stay well below.
 MAX_PARAMS = 30000
@@ -15,10 +17,6 @@ MAX_PARAMS = 30000
 
 def dialect(session: AsyncSession) -> str:
     return session.bind.dialect.name  # type: ignore[union-attr]
-
-
-def insert_for(session: AsyncSession, table: Table):
-    return (postgresql.insert if dialect(session) == "postgresql" else sqlite.insert)(table)
 
 
 def chunks(rows: Sequence[dict[str, Any]], width: int) -> Iterable[Sequence[dict[str, Any]]]:

@@ -6,8 +6,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from fangpin_common.db import insert_for
 
 
 async def insert_if_absent(session: AsyncSession, table: Table, values: Mapping[str, Any],
@@ -17,9 +18,7 @@ async def insert_if_absent(session: AsyncSession, table: Table, values: Mapping[
     On PostgreSQL a concurrent transaction inserting the same key waits for the first to
     commit and then inserts nothing, so of two racing writers exactly one wins.
     """
-    dialect = session.bind.dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    stmt = (module.insert(table).values(**values)
+    stmt = (insert_for(session, table).values(**values)
             .on_conflict_do_nothing(index_elements=list(conflict))
             .returning(table.c[next(iter(table.primary_key.columns)).name]))
     return (await session.execute(stmt)).first() is not None

@@ -13,9 +13,8 @@ from weakref import WeakKeyDictionary
 
 import httpx
 from sqlalchemy import event as sa_event
-from sqlalchemy.dialects import postgresql, sqlite
 
-from fangpin_common.db import is_postgres
+from fangpin_common.db import insert_for, is_postgres
 from fangpin_common.service import ServiceContext
 from fangpin_notifications.channels.base import Channel
 from fangpin_notifications.channels.email import EmailChannel
@@ -72,8 +71,7 @@ class Notifier:
 
     def insert(self, table):
         """INSERT … ON CONFLICT DO NOTHING: a second copy of a reminder is silently dropped."""
-        dialect = postgresql if self.postgres else sqlite
-        return dialect.insert(table).on_conflict_do_nothing()
+        return insert_for(self.db.engine, table).on_conflict_do_nothing()
 
     @staticmethod
     def after_commit(session, action: Callable[[], None]) -> None:

@@ -12,14 +12,13 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import date
 
 from sqlalchemy import case, delete, exists, func, insert, literal, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fangpin_common import outbox
 from fangpin_common.auth import Principal, mask_id_number, within_reach
 from fangpin_common.clock import Clock
 from fangpin_common.county import County
-from fangpin_common.db import bulk_insert
+from fangpin_common.db import bulk_insert, insert_for
 from fangpin_common.errors import Conflict, DomainError, NotFound
 from fangpin_common.ids import new_id
 from fangpin_monitoring.households.models import Household, Member
@@ -161,8 +160,7 @@ async def run_checks(session: AsyncSession, county: County, clock: Clock,
 
 async def claim_slot(session: AsyncSession, slot: date, now) -> bool:
     """Insert-or-ignore the slot's row: true for the one caller that inserted it."""
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    result = await session.execute(dialect.insert(SLOTS).values(slot=slot, claimed_at=now)
+    result = await session.execute(insert_for(session, SLOTS).values(slot=slot, claimed_at=now)
                                    .on_conflict_do_nothing(index_elements=["slot"]))
     return result.rowcount == 1
 

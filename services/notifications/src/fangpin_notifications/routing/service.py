@@ -14,10 +14,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import exists, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from fangpin_common.db import insert_new
+from fangpin_common.db import insert_for, insert_new
 from fangpin_common.events import CloudEvent
 from fangpin_common.ids import new_id
 from fangpin_notifications.deliveries import rules as delivery_rules
@@ -215,8 +214,7 @@ async def resolve(session: AsyncSession, done: Sequence[Done],
             if (rule, key) not in latest or latest[rule, key][0] < at:
                 latest[rule, key] = (at, event_id)
     if latest:
-        dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-        insert = dialect.insert(RESOLUTIONS).values([
+        insert = insert_for(session, RESOLUTIONS).values([
             {"rule": rule, "subject_key": key, "done_at": at, "event_id": event_id}
             for (rule, key), (at, event_id) in latest.items()])
         await session.execute(insert.on_conflict_do_update(
