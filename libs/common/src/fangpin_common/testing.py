@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,42 @@ def private_nats(tmp_path: Path):
     server.start()
     yield server
     server.stop()
+
+
+class WireTap:
+    """Every message published on a subject filter, as core NATS routes it: a second publish
+    of one event shows here even when JetStream drops it as a duplicate (`Nats-Msg-Id`)."""
+
+    def __init__(self, nc, subscription) -> None:
+        self.nc = nc
+        self.subscription = subscription
+        self.seen: list[tuple[str, datetime]] = []  # (Nats-Msg-Id, when it arrived)
+
+    async def record(self, msg) -> None:
+        self.seen.append(((msg.headers or {}).get("Nats-Msg-Id", ""), datetime.now(UTC)))
+
+    async def settle(self) -> None:
+        """Return once everything the server routed to the tap before now is recorded:
+        a flush round trip, then the subscription's queue handed to `record`."""
+        await self.nc.flush()
+        await eventually(lambda: self.subscription.pending_msgs == 0, timeout=10)
+
+    def ids(self) -> list[str]:
+        return [event_id for event_id, _ in self.seen]
+
+
+@asynccontextmanager
+async def wire_tap(nats_url: str, subjects: str = "fangpin.>") -> AsyncIterator[WireTap]:
+    import nats
+
+    nc = await nats.connect(nats_url)
+    try:
+        tap = WireTap(nc, None)
+        tap.subscription = await nc.subscribe(subjects, cb=tap.record)
+        await nc.flush()  # subscribed on the server before the caller publishes
+        yield tap
+    finally:
+        await nc.close()
 
 
 async def stream_messages(nats_url: str, stream: str) -> list[bytes]:
