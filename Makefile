@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 VENV := .venv
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-fast lint bench bench-monitoring migrate events clean
+.PHONY: setup run test test-fast test-flakes test-random lint bench bench-monitoring migrate events clean
 
 # uv itself comes from the package registry into .tools/ when the machine has none.
 .tools/bin/uv:
@@ -25,7 +25,7 @@ run: setup
 	$(VENV)/bin/fangpin run
 
 # The Dockerfile test replays its `uv sync` steps: the uv that set up the project does them.
-test test-fast: export PATH := $(abspath $(dir $(UV))):$(PATH)
+test test-fast test-flakes test-random: export PATH := $(abspath $(dir $(UV))):$(PATH)
 
 test: setup
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
@@ -33,6 +33,32 @@ test: setup
 # Without the slow fault tests, for quick iterations.
 test-fast: setup
 	$(VENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# Flake hunt: the suite 3 times with both cores kept busy by two busy loops, then once in
+# random order. The loops are killed on exit and on a signal, and stop by themselves when
+# the recipe's shell is gone (even killed). A failing run does not stop the later ones; the
+# target fails if any run did.
+BUSY_LOOP = $(PYTHON) -c 'import os; p = os.getppid(); all(iter(lambda: os.getppid() == p, False))'
+RANDOM_RUN = seed=$${SEED:-$$($(PYTHON) -c 'import random; print(random.randrange(2**32))')}; \
+	echo "== random order, seed $$seed (repeat it: make test-random SEED=$$seed)"; \
+	$(VENV)/bin/python -m pytest -p randomly --randomly-seed=$$seed $(PYTEST_ARGS)
+
+test-flakes: setup
+	@$(BUSY_LOOP) & b1=$$!; $(BUSY_LOOP) & b2=$$!; \
+	trap 'kill $$b1 $$b2 2>/dev/null' EXIT; trap 'exit 130' INT TERM HUP PIPE; \
+	failed=0; \
+	for run in 1 2 3; do \
+		echo "== test-flakes: run $$run of 3, both cores busy"; \
+		$(VENV)/bin/python -m pytest -p no:randomly $(PYTEST_ARGS) || failed=1; \
+	done; \
+	kill $$b1 $$b2 2>/dev/null; \
+	$(RANDOM_RUN) || failed=1; \
+	exit $$failed
+
+# The suite in random order (pytest-randomly, off in plain runs); SEED=n repeats an order.
+SEED ?=
+test-random: setup
+	@$(RANDOM_RUN)
 
 lint: setup
 	$(VENV)/bin/ruff check libs services tests bench
