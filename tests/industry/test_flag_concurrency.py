@@ -10,6 +10,7 @@ from fangpin_common.clock import SettableClock
 from fangpin_common.tables import DEADLINES, OUTBOX
 from fangpin_common.testing import eventually, running
 from fangpin_industry.main import create_app
+from fangpin_industry.projects import service as projects_service
 from fangpin_industry.projects.models import ProjectFlag
 
 from .conftest import AGRICULTURE, COUNTY, TODAY, count, industry_settings, project
@@ -58,7 +59,18 @@ async def test_two_instances_scan_concurrently(database, nats_server):
                            "fangpin.industry.project.fix_overdue") == PROJECTS
 
 
-async def test_the_background_scanner_flags_once(database, nats_server, clock):
+async def test_the_background_scanner_flags_once(database, nats_server, clock, monkeypatch):
+    scans = 0  # finished rounds of the background loop
+    scan_flags = projects_service.scan_flags
+
+    async def counted(*args, **kwargs):
+        nonlocal scans
+        try:
+            return await scan_flags(*args, **kwargs)
+        finally:
+            scans += 1
+
+    monkeypatch.setattr(projects_service, "scan_flags", counted)
     settings = industry_settings(database, nats_server, run_relay=False, run_scanners=True,
                                  flag_scan_interval_seconds=0.05)
     app = create_app(settings, clock)
@@ -71,6 +83,7 @@ async def test_the_background_scanner_flags_once(database, nats_server, clock):
         async def flagged() -> bool:
             return await count(client, ProjectFlag.__table__) == 1
         await eventually(flagged)
-        await asyncio.sleep(0.3)  # several more rounds of the loop
+        after = scans
+        await eventually(lambda: scans >= after + 3)  # several more rounds of the loop
         assert await count(client, OUTBOX, OUTBOX.c.event_type ==
                            "fangpin.industry.project.flagged") == 1

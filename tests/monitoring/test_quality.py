@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from fangpin_common.auth import mask_id_number
 from fangpin_common.clock import BUSINESS_TZ
-from fangpin_common.testing import settings_for
+from fangpin_common.testing import eventually, settings_for
 from fangpin_monitoring.cases.models import Case, Helper
 from fangpin_monitoring.households.models import Household, Member
 from fangpin_monitoring.income.models import IncomeRecord
@@ -459,7 +459,21 @@ async def test_scheduled_runs_once_per_slot(app, clock):
     assert slots == {r.slot: r.id for r in runs}
 
 
-async def test_two_started_services_run_a_slot_once(database, nats_server, clock):
+async def test_two_started_services_run_a_slot_once(database, nats_server, clock, monkeypatch):
+    checks: dict[int, int] = {}  # finished checks of each service's job, by its context
+    run_due = jobs.run_due
+
+    async def counted(ctx) -> bool:
+        try:
+            return await run_due(ctx)
+        finally:
+            checks[id(ctx)] = checks.get(id(ctx), 0) + 1
+
+    async def checked(client, times: int) -> None:
+        ctx = client.app.state.ctx
+        await eventually(lambda: checks.get(id(ctx), 0) >= times, timeout=60)
+
+    monkeypatch.setattr(jobs, "run_due", counted)
     settings = settings_for(MonitoringSettings, database, nats_server.url, run_relay=False,
                             visit_deadlines_job=False, quality_first_check_seconds=0,
                             quality_check_interval_seconds=0.05)
@@ -467,7 +481,8 @@ async def test_two_started_services_run_a_slot_once(database, nats_server, clock
     try:
         second_context, second = await start(create_app(settings, clock))
         try:
-            await asyncio.sleep(0.5)  # both jobs have checked several times
+            await checked(first, 3)  # both jobs have checked several times
+            await checked(second, 3)
         finally:
             await second_context.__aexit__(None, None, None)
     finally:
@@ -475,7 +490,7 @@ async def test_two_started_services_run_a_slot_once(database, nats_server, clock
     # A restart later the same day finds the slot claimed.
     third_context, third = await start(create_app(settings, clock))
     try:
-        await asyncio.sleep(0.2)
+        await checked(third, 2)
         async with third.app.state.db.session() as session:
             runs = list((await session.execute(select(QualityRun))).scalars())
     finally:

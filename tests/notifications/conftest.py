@@ -23,7 +23,8 @@ from sqlmodel import select
 
 from fangpin_common.events import DeadlineData
 from fangpin_common.natsserver import NatsServer, free_port
-from fangpin_common.testing import COUNTY_CONFIG
+from fangpin_common.testing import COUNTY_CONFIG, eventually
+from fangpin_notifications.deliveries.dispatcher import Dispatcher
 
 TOWNSHIP = "450224103"  # 板榄镇
 TOWNSHIP_UNIT = f"township.{TOWNSHIP}"
@@ -215,3 +216,31 @@ async def count(app, model, *where) -> int:
 def metric(app, name: str, **labels) -> float:
     return sum(s.value for m in app.state.metrics.registry.collect() for s in m.samples
                if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
+
+
+class DispatchRounds:
+    """Finished rounds of the dispatcher's channel loops (recovery, claim, sends), counted
+    so that a test can wait for a round that started after some moment instead of sleeping."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.done: dict[str, int] = {}
+        original = Dispatcher.dispatch_once
+
+        async def counted(dispatcher, channel: str):
+            try:
+                return await original(dispatcher, channel)
+            finally:
+                self.done[channel] = self.done.get(channel, 0) + 1
+
+        monkeypatch.setattr(Dispatcher, "dispatch_once", counted)
+
+    async def two_more(self, channel: str) -> None:
+        """The second round to finish from now started after now: whatever was due then, it
+        has claimed and sent."""
+        target = self.done.get(channel, 0) + 2
+        await eventually(lambda: self.done.get(channel, 0) >= target, timeout=30)
+
+
+@pytest.fixture
+def dispatch_rounds(monkeypatch: pytest.MonkeyPatch) -> DispatchRounds:
+    return DispatchRounds(monkeypatch)

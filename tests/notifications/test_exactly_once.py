@@ -1,7 +1,6 @@
 """Exactly one reminder per (event, recipient, channel): redeliveries, a restart with the whole
 stream delivered again, and a restart while a delivery is in flight."""
 
-import asyncio
 
 import nats
 
@@ -45,7 +44,7 @@ async def forget_progress(url: str) -> None:
 
 
 async def test_redelivery_and_restart_send_nothing_twice(database, own_nats, tmp_path, smtp,
-                                                         receiver):
+                                                         receiver, dispatch_rounds):
     event = CaseHelperOverdue(subject="case-7", data=deadline(n=7))
     app, settings = app_for(database, own_nats.url, tmp_path, smtp, receiver)
     async with running(app):
@@ -56,16 +55,23 @@ async def test_redelivery_and_restart_send_nothing_twice(database, own_nats, tmp
         await publish(own_nats.url, event, msg_id="again-2")
         await eventually(lambda: metric(app, "fangpin_events_consumed_total",
                                         outcome="duplicate") >= 2)
-        await asyncio.sleep(0.3)  # give a wrong second delivery the chance to show up
+        # Sends come only from delivery rows: with no second row, and a dispatcher round
+        # begun after the redeliveries, a wrong second send would have happened by now.
+        assert await count(app, Reminder) == 1
+        assert await count(app, Delivery) == 2
+        for channel in ("email", "webhook"):
+            await dispatch_rounds.two_more(channel)
     assert len(smtp.messages) == 1 and len(receiver.to("/hook")) == 1
 
     # Restarted, with the stream read again from its first message.
     await forget_progress(own_nats.url)
     app, _ = app_for(database, own_nats.url, tmp_path, smtp, receiver, settings)
     async with running(app):
+        # All three messages of the stream read again, each a duplicate.
         await eventually(lambda: metric(app, "fangpin_events_consumed_total",
                                         outcome="duplicate") >= 3)
-        await asyncio.sleep(0.3)
+        for channel in ("email", "webhook"):
+            await dispatch_rounds.two_more(channel)
         assert await count(app, Reminder) == 1
         assert await count(app, Delivery) == 2
         assert await count(app, Delivery, Delivery.state == "sent") == 2
@@ -73,7 +79,8 @@ async def test_redelivery_and_restart_send_nothing_twice(database, own_nats, tmp
 
 
 async def test_a_send_in_flight_at_shutdown_is_settled_not_repeated(database, own_nats, tmp_path,
-                                                                    smtp, receiver):
+                                                                    smtp, receiver,
+                                                                    dispatch_rounds):
     receiver.delays["/hook"] = 1.0  # the department's server is slow
     app, settings = app_for(database, own_nats.url, tmp_path, smtp, receiver)
     async with running(app):
@@ -88,7 +95,8 @@ async def test_a_send_in_flight_at_shutdown_is_settled_not_repeated(database, ow
     receiver.delays.clear()
     app, _ = app_for(database, own_nats.url, tmp_path, smtp, receiver, settings)
     async with running(app):
-        await asyncio.sleep(0.5)
+        # A round begun after the restart has looked for sends left in flight, and found none.
+        await dispatch_rounds.two_more("webhook")
     assert len(receiver.to("/hook")) == 1
 
 
