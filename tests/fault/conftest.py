@@ -1,5 +1,6 @@
 from datetime import date
 
+import nats
 from sqlalchemy import text
 
 from fangpin_monitoring.households import rules
@@ -49,3 +50,14 @@ async def count_handled(db, event_type: str) -> tuple[int, int]:
             "SELECT count(DISTINCT event_id) FROM reminders WHERE event_type = :t"),
             {"t": event_type})).scalar_one()
     return processed, reminded
+
+
+async def caught_up(nats_url: str, stream: str, durable: str) -> bool:
+    """The durable consumer has been delivered every message of its stream and has acked each:
+    no redelivery is pending, so nothing more can reach its handler."""
+    nc = await nats.connect(nats_url)
+    try:
+        info = await nc.jetstream().consumer_info(stream, durable)
+        return info.num_pending == 0 and info.num_ack_pending == 0
+    finally:
+        await nc.close()

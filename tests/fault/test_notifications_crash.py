@@ -28,7 +28,7 @@ from fangpin_monitoring.settings import MonitoringSettings
 from fangpin_notifications.inbox.models import Reminder
 from fangpin_notifications.settings import NotificationsSettings
 
-from .conftest import TODAY, case_for, create_households
+from .conftest import TODAY, case_for, caught_up, create_households
 
 pytestmark = pytest.mark.slow
 TOWNSHIP = auth(token_for("township", "板榄镇"))
@@ -123,7 +123,11 @@ async def test_notifications_killed_mid_stream(database, private_nats, tmp_path)
             notifications.start()
             await eventually(lambda: _at_least(notifications, CASES), timeout=240,
                              interval=0.5)
-            await asyncio.sleep(2)
+            # Everything published, delivered and acked: a late duplicate would be in now.
+            await eventually(lambda: _relayed(monitoring), timeout=60)
+            await eventually(lambda: caught_up(private_nats.url, "FANGPIN_MONITORING",
+                                               "notifications-monitoring"), timeout=60,
+                             interval=0.2)
             assert await notifications.counts() == (CASES, CASES)
     finally:
         notifications.stop()

@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from fangpin_common.db import Database
 from fangpin_common.tables import AUDIT_LOG
+from fangpin_common.testing import eventually
 from fangpin_monitoring.changes import service as changes
 
 from .households_kit import (
@@ -187,16 +188,32 @@ async def test_a_change_logged_first_is_never_overtaken(app, backend):
     t1 = db.session()
     await changes.record(t1, [("h-early", 1)], "local", now)
     t2_logged = asyncio.Event()
+    t2_backend: list[int] = []
 
     async def second_writer() -> None:
         async with db.unit_of_work() as t2:
             if backend == "sqlite":
                 await t2.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: waits for T1's lock
+            else:
+                t2_backend.append((await t2.execute(text("SELECT pg_backend_pid()"))).scalar())
             await changes.record(t2, [("h-late", 1)], "local", now)
             t2_logged.set()
 
+    async def t2_waits_on_a_lock() -> bool:
+        if not t2_backend:
+            return False
+        async with db.session() as s:
+            return (await s.execute(text("SELECT wait_event_type FROM pg_stat_activity "
+                                         "WHERE pid = :pid"), {"pid": t2_backend[0]})
+                    ).scalar() == "Lock"
+
     t2 = asyncio.create_task(second_writer())
-    await asyncio.sleep(0.5)
+    if backend == "postgresql":
+        await eventually(t2_waits_on_a_lock)
+    else:
+        # SQLite shows no waiter to look for: T2 gets a bounded time to get ahead wrongly (on
+        # a slow machine the check below can only pass without proof, never fail falsely).
+        await asyncio.sleep(0.5)
     assert not t2_logged.is_set()  # T2 waits for T1 …
     cursor = None
     if backend == "postgresql":  # (on SQLite a reader's transaction would wait for T1 too)
