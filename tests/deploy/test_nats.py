@@ -85,7 +85,8 @@ class Errors:
     async def record(self, exc: Exception) -> None:
         self.messages.append(str(exc))
 
-    async def denied(self, subject: str, timeout: float = 3.0) -> bool:
+    async def denied(self, subject: str, timeout: float = 15.0) -> bool:
+        # Returns at the first match: the timeout is slack for a loaded machine, not a wait.
         loop = asyncio.get_running_loop()
         end = loop.time() + timeout
         while loop.time() < end:
@@ -225,7 +226,9 @@ async def test_departments_read_everything_and_change_nothing(deploy_nats):
         await asyncio.gather(*(attempt(c) for c in forbidden.values()))
         for subject in forbidden:
             assert await errors.denied(subject), (subject, errors.messages)
-        assert not await errors.denied("fangpin.>", timeout=0.1)  # the subscription stood
+        # The subscription stood: its refusal would have come before the flushes' PONGs above
+        # and before the message it received, so this only reads what is already there.
+        assert not await errors.denied("fangpin.>", timeout=0.1)
     finally:
         await nc.close()
         await monitoring.close()
