@@ -90,7 +90,7 @@ async def test_two_replicas_scanning_emit_each_event_once(database, private_nats
         clock.set_today(date(2024, 4, 10))
         counts = await asyncio.gather(*(app.state.scanner.scan()
                                         for app in (first, second, first, second)))
-        assert sum(counts) == 600 and min(counts) >= 0
+        assert sum(counts) == 600  # however the four scans shared the rows
         events = await queued(first)
         assert len(events) == 1200
         assert len(set(events)) == 1200  # no (kind, subject) twice
