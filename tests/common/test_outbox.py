@@ -106,8 +106,9 @@ async def test_two_relays_on_one_postgres_publish_each_event_once(database, priv
 @pytest.mark.parametrize("backend", ["postgresql"])
 async def test_a_relay_paused_on_its_lease_is_taken_over_when_the_lease_ends(database,
                                                                            private_nats):
-    """The first relay claims a batch and stalls before publishing it; the second publishes
-    everything else at once, and the stalled batch only after the lease has run out."""
+    """The first relay claims a batch and stalls before publishing it, as a paused or dead
+    replica would; the second publishes everything else, and that batch only once the lease
+    has run out."""
     first = kit_app(database, private_nats.url, Handled(), run_consumers=False,
                     relay_batch_size=20, relay_lease_seconds=2.0)
     second = kit_app(shared_database(first), private_nats.url, Handled(), run_consumers=False,
