@@ -10,7 +10,6 @@ import json
 from datetime import UTC, date, datetime, timedelta
 
 import nats
-import pytest
 from nats.js.api import StreamConfig
 
 from fangpin_common.clock import SettableClock
@@ -21,9 +20,10 @@ from fangpin_notifications.main import create_app
 from fangpin_notifications.settings import NotificationsSettings
 
 from ..notifications.conftest import Receiver, county_file
+from .conftest import FAULT
 from .test_notifications_crash import NotificationsProcess
 
-pytestmark = pytest.mark.slow
+pytestmark = FAULT
 COUNTY = auth(token_for("county"))
 TOWNSHIP = "450224103"
 UNIT = f"township.{TOWNSHIP}"

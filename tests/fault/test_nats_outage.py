@@ -3,7 +3,6 @@ handles exactly 2,000 case.opened events — none lost, none twice."""
 
 import asyncio
 
-import pytest
 from sqlalchemy import func, select, text
 
 from fangpin_common.clock import SettableClock
@@ -14,9 +13,9 @@ from fangpin_monitoring.settings import MonitoringSettings
 from fangpin_notifications.main import create_app as notifications_app
 from fangpin_notifications.settings import NotificationsSettings
 
-from .conftest import TODAY, case_for, caught_up, count_handled, create_households
+from .conftest import FAULT, TODAY, case_for, caught_up, count_handled, create_households
 
-pytestmark = pytest.mark.slow
+pytestmark = FAULT
 TOWNSHIP = auth(token_for("township", "板榄镇"))
 CASES = 2000
 OPENED = "fangpin.monitoring.case.opened"

@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
 from fangpin_common.clock import SettableClock
@@ -28,9 +27,9 @@ from fangpin_monitoring.settings import MonitoringSettings
 from fangpin_notifications.inbox.models import Reminder
 from fangpin_notifications.settings import NotificationsSettings
 
-from .conftest import TODAY, case_for, caught_up, create_households
+from .conftest import FAULT, TODAY, case_for, caught_up, create_households
 
-pytestmark = pytest.mark.slow
+pytestmark = FAULT
 TOWNSHIP = auth(token_for("township", "板榄镇"))
 COUNTY = auth(token_for("county"))
 CASES = 600
