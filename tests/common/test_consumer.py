@@ -73,10 +73,12 @@ async def test_dead_letter_after_max_deliver_then_replay(database, private_nats)
             r = await client.get("/admin/dead-letters", headers=COUNTY)
             return r.json() if len(r.json()) == 2 else None
 
-        letters = {d["event_id"]: d for d in await eventually(dead_letters, timeout=30)}
+        letters = {d["event_id"] or d["msg_id"]: d
+                   for d in await eventually(dead_letters, timeout=30)}
         assert letters[seven.id]["deliveries"] == 3
         assert "injected failure" in letters[seven.id]["error"]
-        assert "not a known event" in letters[""]["error"]  # kept, not dropped
+        assert "不是 JSON" in letters["poison-1"]["error"]  # kept, not dropped
+        assert letters["poison-1"]["stream"] == "FANGPIN_MONITORING"
         assert handled.failures[7] == 3
         assert await effects(app) == [8]
 
