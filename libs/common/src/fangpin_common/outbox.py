@@ -235,9 +235,17 @@ class Relay:
                                          f"{max_payload} 字节", "permanent")
                 continue
             try:
-                future = await js.publish_async(
-                    row.event_type, row.payload, headers={"Nats-Msg-Id": row.id}
-                )
+                if row.attempts + 1 >= self.max_rejections:
+                    # A row that failed before goes by request and reply: nats-py's
+                    # publish_async drops JetStream's error answers (they look like a lost
+                    # ack), publish reports them, so a rejection is told from an outage.
+                    future = asyncio.ensure_future(js.publish(
+                        row.event_type, row.payload, timeout=self.publish_timeout,
+                        headers={"Nats-Msg-Id": row.id}))
+                else:
+                    future = await js.publish_async(
+                        row.event_type, row.payload, headers={"Nats-Msg-Id": row.id}
+                    )
             except nats.errors.MaxPayloadError as exc:
                 failed[row.id] = Failure(repr(exc), "permanent")
                 continue
@@ -263,8 +271,10 @@ class Relay:
                 elif error is not None:
                     # An error answer from JetStream (no stream takes it, message too large
                     # for the stream, …) is a rejection; anything else an outage.
-                    kind = "rejected" if isinstance(error, nats.js.errors.APIError) else "transient"
-                    failed[futures[future]] = Failure(repr(error), kind)
+                    if isinstance(error, nats.js.errors.APIError):
+                        failed[futures[future]] = Failure(str(error), "rejected")  # with code
+                    else:
+                        failed[futures[future]] = Failure(repr(error))
                 else:
                     acked.add(futures[future])
         return acked
