@@ -99,14 +99,15 @@ async def upgrade(service: str, settings: ServiceSettings, revision: str = "head
     await _run(settings, action)
 
 
-def service_head(service: str, settings: ServiceSettings) -> str:
-    """The head of the service's own history (the other head is the common branch's)."""
+def service_head(service: str, settings: ServiceSettings) -> str | None:
+    """The head of the service's own history (the other head is the common branch's); None
+    for a new service without a revision yet."""
     script = ScriptDirectory.from_config(alembic_config(service, settings))
     common = {r.revision for r in script.walk_revisions() if Path(r.path).parent == COMMON_VERSIONS}
     heads = [h for h in script.get_heads() if h not in common]
-    if len(heads) != 1:
+    if len(heads) > 1:
         raise RuntimeError(f"{service}: expected one head of its own, found {heads}")
-    return heads[0]
+    return heads[0] if heads else None
 
 
 async def revision(service: str, settings: ServiceSettings, message: str) -> None:
@@ -119,16 +120,20 @@ async def revision(service: str, settings: ServiceSettings, message: str) -> Non
     await upgrade(env_service, settings)
     cfg = alembic_config(env_service, settings)
     cfg.attributes["only"] = "shared" if service == COMMON else "own"
+    depends_on = None
     if service == COMMON:
         head, version_path = f"{COMMON_BRANCH}@head", str(COMMON_VERSIONS)
     else:
-        head = service_head(service, settings)
         version_path = str(migrations_dir(service) / "versions")
+        Path(version_path).mkdir(exist_ok=True)
+        head = service_head(service, settings)
+        if head is None:  # a new service's first revision: after the shared tables
+            head, depends_on = "base", COMMON_BASE
 
     def action(sync_conn: Any) -> None:
         cfg.attributes["connection"] = sync_conn
         command.revision(cfg, message=message, autogenerate=True, head=head,
-                         version_path=version_path)
+                         version_path=version_path, depends_on=depends_on)
 
     await _run(settings, action)
 
