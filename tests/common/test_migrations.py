@@ -189,3 +189,13 @@ async def test_the_migrated_shared_tables_are_the_models(service, database):
     finally:
         await engine.dispose()
     assert [table_of(d) for d in diffs if table_of(d) in SHARED_TABLES] == ["dead_letters"]
+
+
+async def test_a_new_service_gets_the_shared_tables_from_the_common_branch(database):
+    """The console (port 8005) has no revision of its own yet: including the branch is all."""
+    from fangpin_console.settings import ConsoleSettings
+
+    settings = settings_for(ConsoleSettings, database, "nats://127.0.0.1:1")
+    await migrations.upgrade("console", settings)
+    counts = await _execute(settings, *[(f"SELECT count(*) FROM {t}", {}) for t in SHARED_TABLES])
+    assert counts == [[(0,)]] * len(SHARED_TABLES)
