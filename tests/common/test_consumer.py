@@ -103,3 +103,38 @@ async def test_consumer_survives_a_server_restart(database, private_nats):
         await emit(app, *[ping(n) for n in range(10, 20)])
         await eventually(lambda: _count(app, 20), timeout=40)
         assert await effects(app) == list(range(20))
+
+
+class _Delivered:
+    """A JetStream message as the consumer sees it (metadata, ack), delivered by hand."""
+
+    def __init__(self, data: bytes, seq: int, delivered: int = 1) -> None:
+        from types import SimpleNamespace
+
+        self.data, self.subject, self.headers = data, PING, {"Nats-Msg-Id": f"m-{seq}"}
+        self.metadata = SimpleNamespace(stream="FANGPIN_MONITORING",
+                                        sequence=SimpleNamespace(stream=seq),
+                                        num_delivered=delivered)
+        self.acks = 0
+
+    async def ack(self) -> None:
+        self.acks += 1
+
+
+async def test_a_poison_message_delivered_again_is_kept_once(database, private_nats):
+    """Stored, then the ack lost (a crash): the redelivery finds its row, counts nothing."""
+    app = kit_app(database, private_nats.url, Handled(), run_consumers=False)
+    async with running(app) as client:
+        consumer = app.state.consumers["kit-pings"]
+        first, again, other = (_Delivered(b"{", 7), _Delivered(b"{", 7, delivered=2),
+                               _Delivered(b"{", 8))
+        for msg in (first, again, other):
+            assert await consumer.handle_message(msg) == "poison"
+            assert msg.acks == 1
+        letters = (await client.get("/admin/dead-letters", headers=COUNTY)).json()
+        assert [(d["message_key"], d["deliveries"]) for d in letters] == [
+            ("FANGPIN_MONITORING:7", 1), ("FANGPIN_MONITORING:8", 1)]
+        counted = sum(s.value for m in app.state.metrics.registry.collect()
+                      if m.name == "fangpin_events_dead_lettered" for s in m.samples
+                      if s.name.endswith("_total"))
+        assert counted == 2

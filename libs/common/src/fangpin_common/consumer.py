@@ -492,9 +492,10 @@ class Consumer:
                 payload=bytes(msg.data), headers=headers or None, error=error[:4000],
                 deliveries=deliveries, state="open", created_at=self.clock.now(),
             ).on_conflict_do_nothing())
-        if result.rowcount == 1:  # a redelivery of a kept message is not counted again
-            self.metrics.events_dead_lettered.labels(
-                self.service, self.sub.durable, event.type if event else msg.subject).inc()
+        if result.rowcount != 1:  # a redelivery of a kept message is not counted again
+            return
+        self.metrics.events_dead_lettered.labels(
+            self.service, self.sub.durable, event.type if event else msg.subject).inc()
         with contextlib.suppress(Exception):
             await refresh_dead_letter_gauge(self.database, self.metrics, self.service,
                                             [self.sub.durable])
