@@ -138,3 +138,32 @@ async def test_a_poison_message_delivered_again_is_kept_once(database, private_n
                       if m.name == "fangpin_events_dead_lettered" for s in m.samples
                       if s.name.endswith("_total"))
         assert counted == 2
+
+
+async def test_a_dead_letter_that_cannot_be_written_yet_is_not_dropped(database, private_nats):
+    """The last delivery fails and so does writing its dead letter (the database away): the
+    message comes back until the row is written, rather than the server giving up on it."""
+    handled = Handled()
+    app = kit_app(database, private_nats.url, handled, consumer_max_deliver=2)
+    consumer = app.state.consumers["kit-pings"]
+    write = consumer._dead_letter
+    refused = []
+
+    async def database_away_once(*args):
+        if not refused:
+            refused.append(args)
+            raise ConnectionError("database unreachable")
+        await write(*args)
+
+    consumer._dead_letter = database_away_once
+    async with running(app) as client:
+        stuck = ping(5, fail_times=99)
+        await emit(app, stuck)
+
+        async def kept():
+            r = await client.get("/admin/dead-letters", headers=COUNTY)
+            return r.json() or None
+
+        (letter,) = await eventually(kept, timeout=30)
+        assert refused and letter["event_id"] == stuck.id
+        assert letter["deliveries"] == 3  # one more than max_deliver: it was not dropped

@@ -254,7 +254,10 @@ class Consumer:
             ack_policy=AckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
             ack_wait=s.consumer_ack_wait_seconds,
-            max_deliver=s.consumer_max_deliver,
+            # No server-side limit: the consumer itself gives up after consumer_max_deliver
+            # and keeps a dead letter; while that row cannot be written (database down) the
+            # message keeps coming back instead of being dropped by the server.
+            max_deliver=-1,
             backoff=backoff,
             filter_subjects=list(self.sub.subjects),
             max_ack_pending=10_000,
@@ -329,13 +332,20 @@ class Consumer:
             raise
         except Exception as exc:
             self.metrics.events_failed.labels(self.service, self.sub.durable, event.type).inc()
+            backoff = self.settings.consumer_backoff_seconds
             if deliveries >= self.settings.consumer_max_deliver:
-                await self._dead_letter(msg, event, f"处理失败 {deliveries} 次：{exc!r}",
-                                        deliveries)
+                try:
+                    await self._dead_letter(msg, event, f"处理失败 {deliveries} 次：{exc!r}",
+                                            deliveries)
+                except Exception as kept:
+                    log.error("dead letter not written, the message will come again",
+                              extra={"fields": {"error": repr(kept)}})
+                    with contextlib.suppress(Exception):
+                        await msg.nak(delay=backoff[-1] if backoff else 5.0)
+                    return "failed"
                 await msg.ack()
                 log.error("event dead-lettered", extra={"fields": {"error": repr(exc)}})
                 return "dead_lettered"
-            backoff = self.settings.consumer_backoff_seconds
             delay = backoff[min(deliveries - 1, len(backoff) - 1)] if backoff else 1.0
             log.warning("handler failed, will retry",
                         extra={"fields": {"error": repr(exc), "deliveries": deliveries}})
