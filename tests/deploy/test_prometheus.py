@@ -18,6 +18,9 @@ RULE_FILES = sorted((PROM / "rules").glob("*.yml"))
 REQUIRED_ALERTS = {
     "FangpinOutboxStuck": "fangpin_outbox_oldest_age_seconds",
     "FangpinDeadLettersIncreasing": "fangpin_events_dead_lettered_total",
+    # Open dead letters, read from the tables (issue 12): on until every one is closed.
+    "FangpinDeadLettersOpen": "fangpin_dead_letters_open",
+    "FangpinUnpublishedEvents": "fangpin_outbox_dead_letters_open",
     "FangpinNatsDisconnected": "fangpin_nats_connected",
     "FangpinHighErrorRate": "service:fangpin_http_5xx:ratio5m",
     "FangpinServiceDown": "up",
@@ -99,6 +102,13 @@ def test_alert_thresholds_match_the_operations_contract():
     assert nats["for"] == "1m" and "== 0" in nats["expr"]
     assert "increase(fangpin_events_dead_lettered_total" in alerts[
         "FangpinDeadLettersIncreasing"]["expr"]
+    # Any open dead letter, consumer or producer side, alerts at once and until closed.
+    assert re.search(r"fangpin_dead_letters_open\)\s*>\s*0\b",
+                     alerts["FangpinDeadLettersOpen"]["expr"])
+    assert "for" not in alerts["FangpinDeadLettersOpen"]
+    assert re.search(r"fangpin_outbox_dead_letters_open\)\s*>\s*0\b",
+                     alerts["FangpinUnpublishedEvents"]["expr"])
+    assert alerts["FangpinUnpublishedEvents"]["labels"]["severity"] == "critical"
     assert 'status=~"5.."' in " ".join(r["expr"] for r in all_rules() if "record" in r)
     assert 'up{job="fangpin"} == 0' in alerts["FangpinServiceDown"]["expr"]
     for service in SERVICES:  # a service with no target at all is down too

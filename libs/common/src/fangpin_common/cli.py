@@ -60,7 +60,9 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 
 def cmd_makemigrations(args: argparse.Namespace) -> None:
-    settings = service_settings(args.service).model_copy(update={
+    # The shared branch is generated in the environment of a service that has every table.
+    env = SERVICES[0] if args.service == migrations.COMMON else args.service
+    settings = service_settings(env).model_copy(update={
         "database_url": f"sqlite+aiosqlite:///./var/makemigrations-{args.service}.db"})
     Path(f"var/makemigrations-{args.service}.db").unlink(missing_ok=True)
     asyncio.run(migrations.revision(args.service, settings, args.message))
@@ -183,8 +185,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("services", nargs="*", help=", ".join(SERVICES))
     p.set_defaults(func=cmd_migrate)
 
-    p = sub.add_parser("makemigrations", help="autogenerate a migration for one service")
-    p.add_argument("service", choices=SERVICES)
+    p = sub.add_parser("makemigrations", help="autogenerate a migration for one service, or "
+                                              "for the shared tables (common)")
+    p.add_argument("service", choices=(*SERVICES, migrations.COMMON))
     p.add_argument("-m", "--message", required=True)
     p.set_defaults(func=cmd_makemigrations)
 

@@ -185,12 +185,14 @@ class Database:
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
         """One transaction: commit on success, roll back on any error."""
-        from fangpin_common.outbox import PENDING_FLAG
+        from fangpin_common.outbox import MAX_BYTES_KEY, PENDING_FLAG
 
         async with contextlib.AsyncExitStack() as stack:
             if self._write_turn is not None:
                 await stack.enter_async_context(self._write_turn)
             session = await stack.enter_async_context(self._factory())
+            # outbox.emit refuses events over this service's limit (a 422, not a stuck row).
+            session.info[MAX_BYTES_KEY] = self.settings.event_max_bytes
             try:
                 yield session
                 await session.commit()

@@ -52,6 +52,21 @@ class Metrics:
             "fangpin_events_dead_lettered_total", "Messages kept as dead letters.",
             ["service", "consumer", "type"], registry=r,
         )
+        # Read from the table (at each scrape and after each change), so it equals the rows.
+        self.dead_letters_open = Gauge(
+            "fangpin_dead_letters_open", "Dead letters waiting for an operator (replay, "
+            "discard or resolve).", ["service", "consumer"], registry=r,
+        )
+        self.outbox_dead_lettered = Counter(
+            "fangpin_outbox_dead_lettered_total",
+            "Outbox rows that could not be published and were moved to the producer dead "
+            "letters.", ["service", "type"], registry=r,
+        )
+        self.outbox_dead_letters_open = Gauge(
+            "fangpin_outbox_dead_letters_open",
+            "Producer dead letters (events never published) waiting for an operator.",
+            ["service"], registry=r,
+        )
         self.nats_connected = Gauge(
             "fangpin_nats_connected", "1 while the NATS connection is up.", ["service"], registry=r
         )

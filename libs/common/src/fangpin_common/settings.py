@@ -62,6 +62,13 @@ class ServiceSettings(BaseSettings):
     consumer_backoff_seconds: list[float] = Field(default_factory=lambda: [1.0, 5.0, 30.0, 120.0])
     consumer_batch_size: int = 64
 
+    # Largest event (JSON bytes) a service writes to its outbox or accepts from the bus: well
+    # under NATS's max_payload (1 MiB), so an accepted change can always be published.
+    event_max_bytes: int = Field(default=256 * 1024, ge=1024, le=1024 * 1024)
+    # Publishes the server rejected (an error answer, not an outage) before an outbox row
+    # moves to the producer dead letters; a row over NATS's payload limit moves at once.
+    outbox_max_rejections: int = Field(default=10, ge=1)
+
     # A business-date offset for demonstrations ("pretend it is six days later").
     clock_offset_days: int = 0
     log_level: str = "INFO"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Column,
     Date,
     Index,
@@ -17,6 +18,11 @@ from sqlalchemy import (
 )
 
 from fangpin_common.db import UTCDateTime
+
+# Their history is the `common` migration branch (fangpin_common/shared_migrations), never a
+# service's own.
+SHARED_TABLES = ("outbox", "outbox_dead_letters", "processed_events", "dead_letters",
+                 "deadlines", "audit_log")
 
 
 def install(metadata: MetaData) -> None:
@@ -43,21 +49,52 @@ def install(metadata: MetaData) -> None:
         Column("event_type", String(200), nullable=False),
         Column("processed_at", UTCDateTime, nullable=False),
     )
-    # Messages a consumer gave up on after max_deliver; an operator lists and replays them.
+    # Messages a consumer gave up on: unparseable at once, failing after max_deliver. Keyed by
+    # the message (stream and stream sequence), never by a field parsed from it, so every
+    # poison message is its own row; raw bytes and headers are kept for replay or inspection.
+    # state: open → replayed | discarded | resolved (who and why in resolved_by and note).
     Table(
         "dead_letters",
         metadata,
         Column("id", Integer, primary_key=True, autoincrement=True),
         Column("consumer", String(100), nullable=False),
-        Column("event_id", String(36), nullable=False),
-        Column("event_type", String(200), nullable=False),
+        Column("message_key", String(200), nullable=False),
+        Column("stream", String(64), nullable=True),
+        Column("stream_seq", BigInteger, nullable=True),
+        Column("msg_id", String(200), nullable=True),
+        Column("subject", String(200), nullable=True),
+        Column("event_id", String(36), nullable=True),
+        Column("event_type", String(200), nullable=True),
         Column("payload", LargeBinary, nullable=False),
+        Column("headers", JSON, nullable=True),
         Column("error", Text, nullable=False),
         Column("deliveries", Integer, nullable=False),
         Column("state", String(16), nullable=False, default="open"),
         Column("created_at", UTCDateTime, nullable=False),
         Column("resolved_at", UTCDateTime, nullable=True),
-        UniqueConstraint("consumer", "event_id"),
+        Column("resolved_by", String(100), nullable=True),
+        Column("note", Text, nullable=True),
+        UniqueConstraint("consumer", "message_key"),
+        Index("ix_dead_letters_state", "state"),
+    )
+    # Outbox rows that cannot be published (over NATS's payload limit, or rejected by the
+    # server again and again): moved here so they block nothing, kept for resend or discard.
+    # state: open → resent | discarded.
+    Table(
+        "outbox_dead_letters",
+        metadata,
+        Column("id", String(36), primary_key=True),
+        Column("event_type", String(200), nullable=False),
+        Column("payload", LargeBinary, nullable=False),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("attempts", Integer, nullable=False),
+        Column("error", Text, nullable=False),
+        Column("dead_at", UTCDateTime, nullable=False),
+        Column("state", String(16), nullable=False, default="open"),
+        Column("resolved_at", UTCDateTime, nullable=True),
+        Column("resolved_by", String(100), nullable=True),
+        Column("note", Text, nullable=True),
+        Index("ix_outbox_dead_letters_state", "state"),
     )
     # "X must happen within N days of Y", as state: open → met | overdue (→ met late).
     Table(
@@ -108,5 +145,6 @@ install(_handles)
 OUTBOX = _handles.tables["outbox"]
 PROCESSED_EVENTS = _handles.tables["processed_events"]
 DEAD_LETTERS = _handles.tables["dead_letters"]
+OUTBOX_DEAD_LETTERS = _handles.tables["outbox_dead_letters"]
 DEADLINES = _handles.tables["deadlines"]
 AUDIT_LOG = _handles.tables["audit_log"]
