@@ -112,6 +112,7 @@ class HouseholdUpdate(KeyGroupFlags):
     address: str | None = None
     phone: str | None = None
     members: list[MemberUpdate] = Field(min_length=1)
+    revision: int | None = Field(default=None, ge=1, description="所依据的版本（或用 If-Match）")
 
     @field_validator("members")
     @classmethod
