@@ -5,17 +5,36 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    field_serializer,
+    model_serializer,
+    model_validator,
+)
 
 from fangpin_common.ids import new_id
+from fangpin_common.scrub import scrub, scrub_value
 
 _REGISTRY: dict[str, type[CloudEvent]] = {}
 
 
 class EventData(BaseModel):
-    """A payload. Identifiers and administrative codes only: never a resident ID or phone."""
+    """A payload. Identifiers and administrative codes only: never a resident ID or phone.
+
+    Every string of every payload (names, reasons, nested models, dict keys and values) is
+    scrubbed when the payload is serialised, however it was built: a resident ID, phone or
+    bank card number typed into free text reaches neither the outbox nor the bus."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @model_serializer(mode="wrap")
+    def _scrubbed(self, handler: SerializerFunctionWrapHandler,
+                  info: SerializationInfo) -> dict[str, Any]:
+        return scrub_value(handler(self))
 
 
 class CloudEvent(BaseModel):
@@ -42,6 +61,10 @@ class CloudEvent(BaseModel):
         if not self.dataschema:
             object.__setattr__(self, "dataschema", f"urn:fangpin:event:{self.type}:v{self.version}")
         return self
+
+    @field_serializer("subject")
+    def _scrub_subject(self, subject: str | None) -> str | None:
+        return None if subject is None else scrub(subject)
 
     def to_json(self) -> bytes:
         return self.model_dump_json().encode()
