@@ -45,14 +45,15 @@ _PATTERNS = (
      PHONE_MARKER),
 )
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-# Nothing to scrub in a text with fewer than ten digits (the shortest match: a 3-digit area
-# code and a 7-digit landline), so most texts skip the patterns.
-_DIGITS = re.compile(r"[0-9０-９]")
+# Every match has ten digits or more (the shortest: a 3-digit area code and a 7-digit
+# landline) and three in a row: most texts (names, codes, ids) skip the patterns.
+_THREE_DIGITS = re.compile(r"[0-9０-９]{3}")
 
 
 def scrub(text: str) -> str:
     """`text` with every resident ID, phone and bank card number replaced by a marker."""
-    if len(_DIGITS.findall(text)) < 10 or (len(text) == 36 and _UUID.fullmatch(text)):
+    if (len(text) < 10 or (len(text) == 36 and _UUID.fullmatch(text))
+            or not _THREE_DIGITS.search(text)):
         return text
     text = text.translate(FULLWIDTH)
     for pattern, marker in _PATTERNS:
@@ -65,8 +66,10 @@ def scrub_value(value: Any) -> Any:
     typed counts and amounts are not free text, and a reader expects their type."""
     if isinstance(value, str):
         return scrub(value)
-    if isinstance(value, Mapping):
+    if isinstance(value, list):
+        return [scrub_value(v) for v in value]
+    if isinstance(value, dict | Mapping):
         return {scrub_value(k): scrub_value(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
+    if isinstance(value, tuple | set | frozenset):
         return [scrub_value(v) for v in value]
     return value
