@@ -29,6 +29,8 @@ class Case(Base, table=True):
     inclusion_date: date
     status: str = Field(default="open", max_length=16)
     previous_case_id: str | None = Field(default=None, max_length=64)
+    # The case row's revision (ETag): moves on when its own fields change (elimination).
+    revision: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
@@ -83,5 +85,6 @@ class CaseRead(SQLModel):
     inclusion_date: date
     status: str
     previous_case_id: str | None
+    revision: int
     helpers: list[HelperRead]
     deadlines: list[DeadlineRead]
