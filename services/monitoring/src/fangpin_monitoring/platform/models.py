@@ -12,7 +12,12 @@ from sqlmodel import Field, SQLModel
 from fangpin_common.clock import BUSINESS_TZ
 from fangpin_common.db import UTCDateTime
 from fangpin_monitoring.base import Base
-from fangpin_monitoring.households.models import HouseholdFields, HouseholdRead, MemberCreate
+from fangpin_monitoring.households.models import (
+    MAX_MEMBERS,
+    HouseholdFields,
+    HouseholdRead,
+    Members,
+)
 
 MAX_BATCH = 1000
 
@@ -31,7 +36,7 @@ class PlatformRecord(Base, table=True):
 
 
 class PlatformHousehold(HouseholdFields):
-    members: list[MemberCreate] = Field(min_length=1)
+    members: Members = Field(min_length=1, max_length=MAX_MEMBERS)
 
 
 class PlatformItem(SQLModel):
