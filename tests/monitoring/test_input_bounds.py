@@ -1,8 +1,12 @@
 """Bounded member lists, first-generation resident IDs and full-width digits (issue 10.8)."""
 
+import json
 from datetime import date
 
-from fangpin_common.testing import auth, token_for
+from sqlalchemy import select
+
+from fangpin_common.tables import OUTBOX
+from fangpin_common.testing import auth, stream_messages, token_for
 from fangpin_monitoring.households import rules
 from fangpin_monitoring.households.models import MAX_MEMBERS
 
@@ -10,6 +14,7 @@ from .conftest import household, member, resident_id
 
 TOWNSHIP = auth(token_for("township", "板榄镇"))
 COUNTY = auth(token_for("county"))
+SOURCE = "自主申报"
 FULL_WIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
 
 
@@ -75,3 +80,35 @@ async def test_full_width_digits_are_normalised_before_validation(monitoring):
                               json=household(members=[member()]))
     assert r.status_code == 422 and "已登记在户" in r.json()["detail"][0]["msg"]
     assert resident_id("450224", date(1980, 1, 1), 1, True) == ascii_id
+
+
+async def test_risk_types_are_bounded_by_how_many_there_are(monitoring):
+    created = (await monitoring.post("/api/v1/households", headers=TOWNSHIP,
+                                     json=household())).json()
+    r = await monitoring.post("/api/v1/cases", headers=TOWNSHIP, json={
+        "household_id": created["id"], "inclusion_date": "2024-04-10",
+        "category": "边缘易致贫户", "risk_types": ["因病"] * 5000})
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["msg"] == "风险类型最多 11 项，收到 5000 项"
+
+
+async def test_a_warning_reason_with_a_phone_and_an_id_leaves_scrubbed(monitoring):
+    """The reproduced finding: the reason is kept as typed (the township reads it), the
+    event on its way to the bus carries markers instead."""
+    created = (await monitoring.post("/api/v1/households", headers=TOWNSHIP,
+                                     json=household())).json()
+    reason = "本人来电 13912345678 身份证 450224198001010019"
+    r = await monitoring.post("/api/v1/warnings", headers=TOWNSHIP, json={
+        "household_id": created["id"], "source": SOURCE, "risk_type": "因病",
+        "reason": reason})
+    assert r.status_code == 201, r.text
+    assert r.json()["reason"] == f"{SOURCE}：{reason}"
+    async with monitoring.app.state.db.session() as session:
+        payloads = (await session.execute(select(OUTBOX.c.payload).where(
+            OUTBOX.c.event_type == "fangpin.monitoring.warning.raised"))).scalars().all()
+    relayed = await stream_messages(monitoring.app.state.settings.nats_url, "FANGPIN_MONITORING")
+    raised = [json.loads(p) for p in [*payloads, *relayed]
+              if b"warning.raised" in p and created["id"].encode() in p]
+    assert raised
+    for event in raised:
+        assert event["data"]["reason"] == f"{SOURCE}：本人来电 [电话已隐去] 身份证 [身份证号已隐去]"

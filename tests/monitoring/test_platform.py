@@ -281,3 +281,9 @@ async def test_concurrent_requests_all_land_in_the_feed(app):
     assert len(seen) == 10
     revisions = [c["revision"] for c in seen if c["household_id"] == first["id"]]
     assert revisions == [1, 2]
+
+
+async def test_a_batch_over_its_bound_is_refused_in_chinese_before_its_items_are_read(app):
+    r = await batch(app, *([{"platform_id": "x"}] * 1001))
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["msg"] == "一批的农户最多 1000 项，收到 1001 项"

@@ -132,10 +132,12 @@ async def claim(session: AsyncSession, model: Any, key: Any, expected: int, *, l
                 labels: Mapping[str, str] | None = None) -> int:
     """Compare-and-set the row's revision from `expected` to `expected + 1`; the new revision.
 
-    Call it before reading the row (on SQLite a write transaction already holds the database;
-    on PostgreSQL the UPDATE waits for a concurrent writer's commit, then re-checks the
-    revision), and do not bump the revision again. A stale `expected` raises 412; `audit`
-    (entity type, id) is where the changes since are recorded (the row itself by default)."""
+    The database lets one writer through: on SQLite a write transaction already holds the
+    database; on PostgreSQL the UPDATE waits for a concurrent writer's commit, then re-checks
+    the revision. Read the row (again) after it — refresh or populate_existing, so the
+    changes apply to what is stored now — and do not bump the revision again. A stale
+    `expected` raises 412; `audit` (entity type, id) is where the changes since are recorded
+    (the row itself by default)."""
     key_attr = getattr(model, key_column)
     revision = model.revision
     new = (await session.execute(

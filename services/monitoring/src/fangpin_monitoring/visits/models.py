@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from fangpin_common.db import UTCDateTime
 from fangpin_monitoring.base import Base
-from fangpin_monitoring.cases.models import RiskType
+from fangpin_monitoring.cases.models import RiskTypes
 
 VisitorRole = Literal["网格员", "帮扶联系人", "驻村第一书记", "驻村工作队员", "村干部",
                       "乡镇干部", "其他"]
@@ -110,7 +110,7 @@ class VisitCreate(SQLModel):
     employment: str | None = Field(default=None, max_length=_TEXT, description="务工就业情况")
     leaflet_explained: bool = Field(description="是否宣传讲解政策“明白纸”")
     risk_found: bool = Field(description="是否发现返贫致贫风险")
-    risk_types: list[RiskType] = Field(default_factory=list)
+    risk_types: RiskTypes = Field(default_factory=list)
     notes: str | None = Field(default=None, max_length=_TEXT)
 
 
