@@ -27,6 +27,8 @@ class GridArea(Base, table=True):
     village: str = Field(max_length=64)
     worker_name: str = Field(max_length=50)
     worker_phone: str | None = Field(default=None, max_length=20)
+    # No lost update (fangpin_common.revisions): a replacement names the revision it read.
+    revision: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
@@ -82,6 +84,8 @@ class GridAreaCreate(GridAreaFields):
 class GridAreaUpdate(GridAreaFields):
     """A full replacement: households left out leave the area."""
 
+    revision: int | None = Field(default=None, ge=1, description="所依据的版本（或用 If-Match）")
+
 
 class GridAreaRead(SQLModel):
     id: str
@@ -91,6 +95,7 @@ class GridAreaRead(SQLModel):
     worker_name: str
     worker_phone: str | None
     household_ids: list[str]
+    revision: int
     created_at: datetime
     updated_at: datetime
 
