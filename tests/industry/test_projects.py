@@ -74,20 +74,20 @@ async def test_admission_updates_and_scope(industry):
     assert p["township"] == BANLAN and p["total_fen"] == 180_000_000 and p["status"] == "未开工"
     assert await outbox_types(industry) == ["fangpin.industry.project.admitted"]
     # the linkage cannot be removed once in the library
-    r = await industry.patch(f"/api/v1/projects/{p['id']}", json={"farmer_linkage": []},
+    r = await industry.patch(f"/api/v1/projects/{p['id']}", json={"farmer_linkage": [], "revision": 1},
                              headers=BANLAN_TOWN)
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "farmer_linkage"]
-    r = await industry.patch(f"/api/v1/projects/{p['id']}", json={"disbursed_fen": 180_000_001},
+    r = await industry.patch(f"/api/v1/projects/{p['id']}", json={"disbursed_fen": 180_000_001, "revision": 1},
                              headers=BANLAN_TOWN)
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "disbursed_fen"]
-    r = await industry.patch(f"/api/v1/projects/{p['id']}", json={"status": "已完工"},
+    r = await industry.patch(f"/api/v1/projects/{p['id']}", json={"status": "已完工", "revision": 1},
                              headers=BANLAN_TOWN)
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "completed_on"]
     r = await industry.patch(f"/api/v1/projects/{p['id']}",
                              json={"status": "在建", "disbursed_fen": 90_000_000},
-                             headers=BANLAN_TOWN)
+                             headers=BANLAN_TOWN | {"If-Match": '"1"'})
     assert r.status_code == 200 and r.json()["revision"] == 2
-    r = await industry.patch(f"/api/v1/projects/{p['id']}", json={"status": "未开工"},
+    r = await industry.patch(f"/api/v1/projects/{p['id']}", json={"status": "未开工", "revision": 2},
                              headers=BANLAN_TOWN)
     assert r.status_code == 422 and "退回" in r.json()["detail"][0]["msg"]
     # scope: another township neither sees nor changes it; the bureaus see everything
@@ -108,7 +108,7 @@ async def test_scanner_flags_each_problem_once_and_the_fix_deadline_reminds(indu
     late = await admit(industry)  # planned completion 2024-06-30
     idle = await admit(industry, name="闲置冷库", planned_completion="2024-04-30")
     await industry.patch(f"/api/v1/projects/{idle['id']}", headers=BANLAN_TOWN,
-                         json={"status": "已完工", "completed_on": "2024-04-01"})
+                         json={"status": "已完工", "completed_on": "2024-04-01", "revision": 1})
     scan = lambda: industry.post("/api/v1/projects/scan", headers=AGRICULTURE)  # noqa: E731
     assert (await scan()).json()["flagged"] == 0
 
@@ -145,7 +145,7 @@ async def test_scanner_flags_each_problem_once_and_the_fix_deadline_reminds(indu
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["path", "flag"]
     assert "仍然存在" in r.json()["detail"][0]["msg"]
     await industry.patch(f"/api/v1/projects/{late['id']}", headers=BANLAN_TOWN,
-                         json={"status": "已完工", "completed_on": "2024-07-30"})
+                         json={"status": "已完工", "completed_on": "2024-07-30", "revision": 1})
     r = await industry.post(f"/api/v1/projects/{late['id']}/flags/建而不成/clear",
                             headers=AGRICULTURE, json={"reason": "已完工验收"})
     assert r.status_code == 200 and r.json()["active"] is False
@@ -176,7 +176,7 @@ async def test_used_badly_by_staff_and_by_figures_assets(industry):
     assert r.status_code == 409  # not finished: no collective asset yet
     r = await industry.patch(f"/api/v1/projects/{pid}", headers=BANLAN_TOWN, json={
         "status": "已投用", "completed_on": "2024-04-01", "in_use_on": "2024-04-03",
-        "linked_households_actual": 30})
+        "linked_households_actual": 30, "revision": 1})
     assert r.status_code == 200, r.text
     r = await industry.post(f"/api/v1/projects/{pid}/assets", headers=BANLAN_TOWN, json={
         "name": "冷库", "value_fen": 150_000_000, "owner": "板榄村股份经济合作社",
@@ -196,7 +196,7 @@ async def test_used_badly_by_staff_and_by_figures_assets(industry):
     # figures: 19 of 40 promised households (< 50 %) → 用而不好 again, a new occurrence
     clock.set_today(date(2024, 5, 1))
     await industry.patch(f"/api/v1/projects/{pid}", headers=BANLAN_TOWN,
-                         json={"linked_households_actual": 19})
+                         json={"linked_households_actual": 19, "revision": 2})
     assert (await industry.post("/api/v1/projects/scan", headers=COUNTY)).json()["flagged"] == 1
     body = (await industry.get(f"/api/v1/projects/{pid}", headers=COUNTY)).json()
     assert [f["source"] for f in body["flags"]] == ["staff", "scanner"]
@@ -211,7 +211,7 @@ async def test_used_badly_by_staff_and_by_figures_assets(industry):
     await admit(industry, headers=CHANGAN_TOWN, township="长安镇", village="大洲村",
                 funds=[{"source": "自治区衔接资金", "amount_fen": 20_000_000}])
     await industry.patch(f"/api/v1/projects/{pid}", headers=BANLAN_TOWN,
-                         json={"disbursed_fen": 135_000_000})
+                         json={"disbursed_fen": 135_000_000, "revision": 3})
     rows = (await industry.get("/api/v1/projects/summary", headers=AGRICULTURE)).json()
     banlan = next(r for r in rows if r["township"] == BANLAN)
     assert banlan["projects"] == 1 and banlan["by_status"]["已投用"] == 1
@@ -224,3 +224,21 @@ async def test_used_badly_by_staff_and_by_figures_assets(industry):
     assert total["total_fen"] == 200_000_000 and total["by_status"]["未开工"] == 1
     own = (await industry.get("/api/v1/projects/summary", headers=CHANGAN_TOWN)).json()
     assert [r["township_name"] for r in own] == ["长安镇", "合计"] and own[1]["projects"] == 1
+
+
+async def test_project_edits_need_the_revision_read_and_a_stale_one_is_412(industry):
+    p = await admit(industry)
+    url = f"/api/v1/projects/{p['id']}"
+    read = await industry.get(url, headers=COUNTY)
+    assert read.headers["etag"] == '"1"'
+    r = await industry.patch(url, json={"linked_households_actual": 5}, headers=BANLAN_TOWN)
+    assert r.status_code == 428 and "If-Match" in r.json()["detail"]["msg"]
+    r = await industry.patch(url, json={"linked_households_actual": 5},
+                             headers=BANLAN_TOWN | {"If-Match": read.headers["etag"]})
+    assert r.status_code == 200 and r.headers["etag"] == '"2"'
+    # A second person, from the copy read at revision 1: refused, the first change kept.
+    r = await industry.patch(url, json={"disbursed_fen": 1, "revision": 1}, headers=COUNTY)
+    assert r.status_code == 412 and r.json()["detail"]["current_revision"] == 2
+    assert "实际带动户数" in r.json()["detail"]["msg"]
+    now = (await industry.get(url, headers=COUNTY)).json()
+    assert now["linked_households_actual"] == 5 and now["disbursed_fen"] == 0

@@ -182,7 +182,7 @@ def as_update(read: dict, **changes) -> dict:
                                  "phone", "relocation_site", "whole_household_dibao",
                                  "dangerous_house_renovation", "disaster_hit")}
     members = [{k: v for k, v in m.items()} for m in read["members"]]
-    return body | {"members": members} | changes
+    return body | {"members": members, "revision": read["revision"]} | changes
 
 
 async def test_village_put_of_what_it_read_with_its_own_changes_is_accepted(app):
@@ -257,7 +257,7 @@ async def test_only_the_county_moves_a_household_to_another_township(app):
     assert r.status_code == 403 and r.json()["detail"]["fields"] == ["township"]
     r = await app.put(f"/api/v1/households/{created['id']}", json=body, headers=COUNTY)
     assert r.status_code == 200 and r.json()["township"] == "450224100"
-    body = as_update(read, township="无此乡")
+    body = as_update(r.json(), township="无此乡")
     r = await app.put(f"/api/v1/households/{created['id']}", json=body, headers=COUNTY)
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "township"]
 

@@ -284,16 +284,27 @@ async def test_plans_follow_the_labour_rule_and_violations_are_listed(monitoring
     assert r.status_code == 201 and r.json()["labour"]["warnings"]  # a warning, not an error
 
     # Cancelling the industry measure breaks the rule: the township's list shows it.
-    measure_id = (await monitoring.get(url, headers=VILLAGE)).json()["measures"][0]["id"]
+    measure = (await monitoring.get(url, headers=VILLAGE)).json()["measures"][0]
+    measure_id = measure["id"]
+    assert measure["revision"] == 1
     r = await monitoring.patch(f"/api/v1/cases/{able['id']}/measures/{measure_id}",
                                headers=VILLAGE, json={"status": "cancelled",
                                                       "end_on": TODAY.isoformat()})
+    assert r.status_code == 428  # based on which revision?
+    r = await monitoring.patch(f"/api/v1/cases/{able['id']}/measures/{measure_id}",
+                               headers=VILLAGE | {"If-Match": '"1"'},
+                               json={"status": "cancelled", "end_on": TODAY.isoformat()})
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    assert r.headers["etag"] == '"2"'
+    # Another clerk, from the copy read before: 412, the cancellation stays.
+    r = await monitoring.patch(f"/api/v1/cases/{able['id']}/measures/{measure_id}",
+                               headers=VILLAGE, json={"status": "in_progress", "revision": 1})
+    assert r.status_code == 412 and "措施状态" in r.json()["detail"]["msg"]
     for body, loc in [({"status": None}, ["body", "status"]),
                       ({"end_on": "2024-01-01"}, ["body", "end_on"]),
                       ({"responsible_unit": "x.y"}, ["body", "responsible_unit"])]:
         r = await monitoring.patch(f"/api/v1/cases/{able['id']}/measures/{measure_id}",
-                                   headers=VILLAGE, json=body)
+                                   headers=VILLAGE, json=body | {"revision": 2})
         assert r.status_code == 422 and r.json()["detail"][0]["loc"] == loc, r.text
     listed = (await monitoring.get("/api/v1/plans/labour-violations", headers=TOWNSHIP)).json()
     assert sorted((v["case_id"], v["severity"]) for v in listed) == sorted(

@@ -165,11 +165,15 @@ async def test_grid_area_crud_and_scope(app):
         "township": "板榄镇", "village": "板榄村", "name": "一组", "worker_name": "甲",
         "household_ids": [a]})
     area = r.json()["id"]
-    r = await app.put(f"/api/v1/grid-areas/{area}", headers=VILLAGE, json={
-        "name": "一组", "worker_name": "乙", "worker_phone": "13800002222",
-        "household_ids": [b]})
+    stale = {"name": "一组", "worker_name": "丙", "household_ids": [a, b], "revision": 1}
+    r = await app.put(f"/api/v1/grid-areas/{area}", headers=VILLAGE | {"If-Match": '"1"'},
+                      json={"name": "一组", "worker_name": "乙", "worker_phone": "13800002222",
+                            "household_ids": [b]})
     assert r.status_code == 200 and r.json()["household_ids"] == [b], r.text
-    assert r.json()["worker_phone"] == "138****2222"
+    assert r.headers["etag"] == '"2"' and r.json()["worker_phone"] == "138****2222"
+    # A second editor from the copy at revision 1: refused, nothing of the first undone.
+    r = await app.put(f"/api/v1/grid-areas/{area}", headers=TOWNSHIP, json=stale)
+    assert r.status_code == 412 and "负责的农户" in r.json()["detail"]["msg"]
     shown = (await app.get(f"/api/v1/grid-areas/{area}", headers=TOWNSHIP)).json()
     assert shown["worker_phone"] == "13800002222" and shown["worker_name"] == "乙"
     await app.post("/admin/visits/open-deadlines", headers=COUNTY)
@@ -195,6 +199,8 @@ async def test_grid_area_crud_and_scope(app):
                       params={"period": "2024-04"})
     assert r.json()["rows"] == [] and r.json()["total"]["due"] == 0
     r = await app.delete(f"/api/v1/grid-areas/{area}", headers=VILLAGE)
+    assert r.status_code == 428
+    r = await app.delete(f"/api/v1/grid-areas/{area}", headers=VILLAGE | {"If-Match": '"2"'})
     assert r.status_code == 204
     assert sorted(await deadlines(app, "visit.monthly")) == sorted(
         [f"{a}:2024-04", f"{b}:2024-04"])
@@ -249,7 +255,7 @@ async def test_bad_visit_and_area_input_changes_nothing(app):
         if fragment:
             assert fragment in r.json()["detail"][0]["msg"]
     existing = (await app.get("/api/v1/grid-areas", headers=TOWNSHIP)).json()[0]["id"]
-    update = {"name": "一组", "worker_name": "甲"}
+    update = {"name": "一组", "worker_name": "甲", "revision": 1}
     for body, loc in [(update | {"household_ids": [b, elsewhere]}, ["body", "household_ids", 1]),
                       (update | {"household_ids": ["nope"]}, ["body", "household_ids", 0]),
                       ({"name": "一组"}, ["body", "worker_name"])]:

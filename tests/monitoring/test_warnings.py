@@ -116,7 +116,8 @@ async def test_village_wide_kind_warns_every_target_household_once(monitoring):
     await new_household(monitoring, 3, village="另一村")
     general = await new_household(monitoring, 4)
     await monitoring.put(f"/api/v1/households/{general['id']}", headers=COUNTY, json={
-        "village": "板榄村", "category": "一般农户", "members": [member(serial=4)]})
+        "village": "板榄村", "category": "一般农户", "members": [member(serial=4)],
+        "revision": general["revision"]})
     rows = [["板榄村", "板榄镇", "暴雨", "橙色"], ["板榄村", "", "山洪", "黄色"],
             ["无此村", "", "暴雨", "蓝色"]]
     r = await upload(monitoring, "meteorology.village_warning",

@@ -166,7 +166,8 @@ async def test_every_channel_with_retries_and_a_dead_letter(database, own_nats, 
 
         # The operator fixes the address and resends the dead letter.
         r = await client.patch("/api/v1/directory/units/county.hrss",
-                               json={"email": "hrss@gov.example"}, headers=COUNTY)
+                               json={"email": "hrss@gov.example"},
+                               headers=COUNTY | {"If-Match": '"1"'})
         assert r.status_code == 200, r.text
         r = await client.post(f"/admin/deliveries/{letter['id']}/resend", headers=COUNTY)
         assert r.status_code == 200 and r.json()["state"] == "pending"

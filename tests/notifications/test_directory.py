@@ -1,6 +1,8 @@
 """The directory: seeded from the county file, edited by the county through the API, edits
 kept across restarts (the seed never overwrites them)."""
 
+import asyncio
+
 from fangpin_common.tables import AUDIT_LOG
 from fangpin_common.testing import auth, running, settings_for, token_for
 from fangpin_notifications.main import create_app
@@ -47,19 +49,21 @@ async def test_seed_edit_and_persist(database, nats_server, tmp_path):
             ({"parent": "paired.power_supply"}, ["body", "parent"], "循环"),
             ({"parent": "county.nowhere"}, ["body", "parent"], "不存在"),
         ]:
-            r = await client.patch("/api/v1/directory/units/paired.power_supply", json=body,
-                                   headers=COUNTY)
+            r = await client.patch("/api/v1/directory/units/paired.power_supply",
+                                   json=body | {"revision": 1}, headers=COUNTY)
             assert r.status_code == 422, r.text
             assert r.json()["detail"][0]["loc"] == loc and fragment in r.json()["detail"][0]["msg"]
         r = await client.patch(f"/api/v1/directory/units/{TOWNSHIP_UNIT}",
-                               json={"parent": "village.x"}, headers=COUNTY)
+                               json={"parent": "village.x", "revision": 1}, headers=COUNTY)
         assert r.status_code == 422
 
         r = await client.patch("/api/v1/directory/units/paired.power_supply",
                                json={"email": "duty@power.example",
                                      "dingtalk_webhook": "https://oapi.dingtalk.com/robot/send?access_token=t",
-                                     "dingtalk_secret": "SECxyz"}, headers=COUNTY)
+                                     "dingtalk_secret": "SECxyz"},
+                               headers=COUNTY | {"If-Match": '"1"'})
         assert r.status_code == 200, r.text
+        assert r.headers["etag"] == '"2"' and r.json()["revision"] == 2
         assert r.json()["has_dingtalk_secret"] is True and "dingtalk_secret" not in r.json()
         r = await client.post("/api/v1/directory/units", headers=COUNTY, json={
             "code": "village.450224103201", "name": "板榄村村民委员会", "level": "village",
@@ -70,7 +74,7 @@ async def test_seed_edit_and_persist(database, nats_server, tmp_path):
         assert r.status_code == 201
         person = r.json()["id"]
         r = await client.patch(f"/api/v1/directory/people/{person}", headers=COUNTY,
-                               json={"email": "bad"})
+                               json={"email": "bad", "revision": 1})
         assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "email"]
         assert (await client.post("/api/v1/directory/units", headers=COUNTY, json={
             "code": TOWNSHIP_UNIT, "name": "x", "level": "township"})).status_code == 409
@@ -85,3 +89,30 @@ async def test_seed_edit_and_persist(database, nats_server, tmp_path):
         village = (await client.get("/api/v1/directory/units/village.450224103201",
                                     headers=COUNTY)).json()
         assert village["people"][0]["name"] == "黄网格员"
+
+
+async def test_two_editors_of_a_unit_the_stale_one_gets_412(database, nats_server, tmp_path):
+    settings = settings_for(NotificationsSettings, database, nats_server.url,
+                            county_config=county_file(tmp_path, [], UNITS),
+                            run_consumers=False)
+    async with running(create_app(settings)) as client:
+        url = "/api/v1/directory/units/paired.power_supply"
+        read = await client.get(url, headers=COUNTY)
+        assert read.headers["etag"] == '"1"' and read.json()["revision"] == 1
+        r = await client.patch(url, json={"email": "a@power.example"}, headers=COUNTY)
+        assert r.status_code == 428
+        r = await client.patch(url, json={"email": "a@power.example"},
+                               headers=COUNTY | {"If-Match": read.headers["etag"]})
+        assert r.status_code == 200 and r.headers["etag"] == '"2"'
+        r = await client.patch(url, json={"mobile": "13700000009", "revision": 1},
+                               headers=COUNTY)
+        assert r.status_code == 412 and r.json()["detail"]["current_revision"] == 2
+        assert "电子邮箱" in r.json()["detail"]["msg"]
+        now = (await client.get(url, headers=COUNTY)).json()
+        assert now["email"] == "a@power.example" and now["mobile"] == "13700000003"
+        person = now["people"][0]
+        assert person["revision"] == 1
+        writes = [client.patch(f"/api/v1/directory/people/{person['id']}", headers=COUNTY,
+                               json={"title": f"队长{i}", "revision": 1}) for i in range(3)]
+        codes = sorted(r.status_code for r in await asyncio.gather(*writes))
+        assert codes == [200, 412, 412]

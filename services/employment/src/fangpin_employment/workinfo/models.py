@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from sqlalchemy import BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from fangpin_common.bounded_lists import at_most
 from fangpin_common.db import UTCDateTime
 from fangpin_employment.base import Base
 
 LocationType = Literal["县内", "区内县外", "区外"]
+# Records per batch: a township's labourers for one quarter fit (the largest, 长安镇, has
+# about 29,000 transfer-employment targets, sent in several batches).
+MAX_BATCH = 5000
 
 
 class WorkRecord(Base, table=True):
@@ -54,7 +58,8 @@ class WorkRecordIn(SQLModel):
 
 
 class WorkRecordBatch(SQLModel):
-    records: list[WorkRecordIn] = Field(min_length=1, max_length=5000)
+    records: Annotated[list[WorkRecordIn], at_most(MAX_BATCH, "一批的务工记录")] = Field(
+        min_length=1, max_length=MAX_BATCH)
 
 
 class WorkRecordRead(SQLModel):

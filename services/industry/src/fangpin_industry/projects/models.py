@@ -148,6 +148,7 @@ class ProjectUpdate(SQLModel):
     disbursed_fen: int | None = Field(default=None, ge=0, le=MAX_FEN)
     linked_households_actual: int | None = Field(default=None, ge=0, le=1_000_000)
     responsible_unit: str | None = Field(default=None, max_length=64)
+    revision: int | None = Field(default=None, ge=1, description="所依据的版本（或用 If-Match）")
 
 
 class FlagCreate(SQLModel):

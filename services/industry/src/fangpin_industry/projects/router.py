@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
+from fangpin_common import revisions
 from fangpin_common.deps import ClockDep, CountyDep, SessionDep
 from fangpin_industry.access import AreaUser, IndustryDep, Manager
 from fangpin_industry.projects import service
@@ -30,8 +31,9 @@ def _flag_read(row) -> FlagRead:
 
 @router.post("", status_code=201, response_model=ProjectRead)
 async def admit(body: ProjectCreate, session: SessionDep, principal: AreaUser, county: CountyDep,
-                config: IndustryDep, clock: ClockDep) -> ProjectRead:
+                config: IndustryDep, clock: ClockDep, response: Response) -> ProjectRead:
     project = await service.create_project(session, body, principal, county, config, clock)
+    revisions.set_etag(response, project.revision)
     return await service.read_project(session, project)
 
 
@@ -64,17 +66,23 @@ async def scan(request: Request, _: Manager, config: IndustryDep) -> dict:
 
 @router.get("/{project_id}", response_model=ProjectRead)
 async def get_project(project_id: str, session: SessionDep, principal: AreaUser,
-                      config: IndustryDep) -> ProjectRead:
-    return await service.read_project(
-        session, await service.get_project(session, project_id, principal, config))
+                      config: IndustryDep, response: Response) -> ProjectRead:
+    project = await service.get_project(session, project_id, principal, config)
+    revisions.set_etag(response, project.revision)
+    return await service.read_project(session, project)
 
 
 @router.patch("/{project_id}", response_model=ProjectRead)
 async def update_project(project_id: str, body: ProjectUpdate, session: SessionDep,
                          principal: AreaUser, county: CountyDep, config: IndustryDep,
-                         clock: ClockDep) -> ProjectRead:
+                         clock: ClockDep, if_match: revisions.IfMatch,
+                         response: Response) -> ProjectRead:
+    """Based on the revision read (If-Match or `revision`): 412 if the project changed since,
+    428 if neither is sent."""
+    expected = revisions.expected_revision(if_match, body.revision)
     project = await service.update_project(session, project_id, body, principal, county, config,
-                                           clock)
+                                           clock, expected)
+    revisions.set_etag(response, project.revision)
     return await service.read_project(session, project)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from fangpin_common import audit, outbox
+from fangpin_common import audit, outbox, revisions
 from fangpin_common.auth import Principal
 from fangpin_common.clock import Clock
 from fangpin_common.county import County
@@ -108,11 +108,27 @@ async def create_project(session: AsyncSession, data: ProjectCreate, principal: 
     return project
 
 
+# How a 412 names what another person changed.
+FIELD_LABELS = {"name": "项目名称", "village": "村", "category": "项目类别", "industry": "产业",
+                "entity_name": "经营主体", "entity_type": "主体类型",
+                "linkage_model": "联农带农模式", "farmer_linkage": "联农带农方式",
+                "funds": "资金构成", "total_fen": "资金合计", "planned_start": "计划开工日期",
+                "planned_completion": "计划完工日期", "status": "项目状态",
+                "completed_on": "完工日期", "in_use_on": "投入使用日期",
+                "disbursed_fen": "已拨付金额", "linked_households_actual": "实际带动户数",
+                "responsible_unit": "责任单位"}
+
+
 async def update_project(session: AsyncSession, project_id: str, data: ProjectUpdate,
                          principal: Principal, county: County, config: IndustryConfig,
-                         clock: Clock) -> Project:
+                         clock: Clock, expected: int) -> Project:
+    """Changes based on revision `expected`: 412 if the project changed since (no lost
+    update, fangpin_common.revisions)."""
     project = await get_project(session, project_id, principal, config)
-    changes = data.model_dump(exclude_unset=True)
+    await revisions.claim(session, Project, project_id, expected, label="项目",
+                          audit=("project", project_id), labels=FIELD_LABELS)
+    await session.refresh(project)
+    changes = data.model_dump(exclude_unset=True, exclude={"revision"})
     for field in ("name", "category", "entity_name", "entity_type", "linkage_model",
                   "farmer_linkage", "funds", "planned_completion", "status"):
         if field in changes and changes[field] is None:
@@ -120,7 +136,7 @@ async def update_project(session: AsyncSession, project_id: str, data: ProjectUp
                 changes[field] = []  # refused below with the linkage rule's own words
             else:
                 raise DomainError(field, "此项不能清空", "required")
-    before = project.model_dump(mode="json")
+    before = project.model_dump(mode="json") | {"revision": expected}
     after = project.model_dump() | changes
     _check_description(after)
     _raise_first(rules.status_problems(facts(project), facts(after), clock.today()),
@@ -137,7 +153,6 @@ async def update_project(session: AsyncSession, project_id: str, data: ProjectUp
         setattr(project, field, value)
     project.linkage_model = rules.normalise_model(project.linkage_model)
     project.total_fen = total
-    project.revision += 1
     project.updated_at = clock.now()
     session.add(project)
     await session.flush()

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal, get_args
 
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
+from fangpin_common.bounded_lists import at_most
 from fangpin_common.db import UTCDateTime
 from fangpin_monitoring.base import Base
 from fangpin_monitoring.households.models import Subcategory
 
 RiskType = Literal["因病", "因残", "因学", "因灾", "因意外事故", "因产业项目失败",
                    "因务工就业不稳", "缺劳动力", "住房安全", "饮水安全", "其他"]
+# Each risk type once at most: a longer list is a mistake (or an abuse), refused up front.
+RiskTypes = Annotated[list[RiskType], at_most(len(get_args(RiskType)), "风险类型")]
 CaseStatus = Literal["open", "eliminated"]
 
 
@@ -29,6 +32,8 @@ class Case(Base, table=True):
     inclusion_date: date
     status: str = Field(default="open", max_length=16)
     previous_case_id: str | None = Field(default=None, max_length=64)
+    # The case row's revision (ETag): moves on when its own fields change (elimination).
+    revision: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
@@ -48,7 +53,7 @@ class CaseCreate(SQLModel):
     household_id: str = Field(min_length=1, max_length=64)
     inclusion_date: date = Field(description="县级确认纳入日期")
     category: Subcategory
-    risk_types: list[RiskType] = Field(min_length=1)
+    risk_types: RiskTypes = Field(min_length=1)
 
 
 class HelperAssign(SQLModel):
@@ -83,5 +88,6 @@ class CaseRead(SQLModel):
     inclusion_date: date
     status: str
     previous_case_id: str | None
+    revision: int
     helpers: list[HelperRead]
     deadlines: list[DeadlineRead]

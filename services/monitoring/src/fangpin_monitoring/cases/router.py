@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
+from fangpin_common import revisions
 from fangpin_common.auth import Principal, require_roles
 from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
 from fangpin_monitoring.cases import service
@@ -15,8 +16,9 @@ Editor = Annotated[Principal, Depends(require_roles("county", "township", "villa
 
 @router.post("", status_code=201, response_model=CaseRead)
 async def open_case(body: CaseCreate, session: SessionDep, principal: Editor, county: CountyDep,
-                    clock: ClockDep) -> CaseRead:
+                    clock: ClockDep, response: Response) -> CaseRead:
     case = await service.open_case(session, body, principal, county, clock)
+    revisions.set_etag(response, case.revision)
     return await service.read_case(session, case)
 
 
@@ -28,8 +30,11 @@ async def assign_helper(case_id: str, body: HelperAssign, session: SessionDep, p
 
 
 @router.get("/{case_id}", response_model=CaseRead)
-async def get_case(case_id: str, session: SessionDep, principal: PrincipalDep) -> CaseRead:
-    return await service.read_case(session, await service.get_case(session, case_id, principal))
+async def get_case(case_id: str, session: SessionDep, principal: PrincipalDep,
+                   response: Response) -> CaseRead:
+    case = await service.get_case(session, case_id, principal)
+    revisions.set_etag(response, case.revision)
+    return await service.read_case(session, case)
 
 
 @router.get("", response_model=list[CaseRead])

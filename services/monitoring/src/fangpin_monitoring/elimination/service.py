@@ -175,6 +175,7 @@ async def record_step(session: AsyncSession, case_id: str, data: EliminationStep
     elif final:
         e.status, e.next_step, e.concluded_on = "approved", None, step.done_on
         case.status = "eliminated"
+        case.revision += 1
         session.add(case)
     else:
         e.next_step = rules.STEPS[len(passed) + 1]

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import field_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import Column, Index
 from sqlmodel import Field, SQLModel
 
+from fangpin_common.bounded_lists import at_most
 from fangpin_common.db import UTCDateTime
 from fangpin_monitoring.base import Base
+from fangpin_monitoring.households import rules
+
+# Members per household. A registered rural household (户籍户) has 3–4 people on average and
+# rarely more than 10; 30 leaves room for any real extended family while a list of hundreds
+# (a mistaken paste, an abusive request) is refused before its members are read.
+MAX_MEMBERS = 30
 
 Category = Literal["脱贫户", "监测户", "一般农户"]
 Subcategory = Literal["脱贫不稳定户", "边缘易致贫户", "突发严重困难户"]
@@ -33,6 +41,11 @@ class HouseholdFields(KeyGroupFlags):
     monitoring_subcategory: Subcategory | None = None
     address: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=20)
+
+    @field_validator("phone", mode="before")
+    @classmethod
+    def _ascii_phone(cls, value: object) -> object:
+        return rules.normalise_digits(value) if isinstance(value, str) else value
 
 
 class Household(KeyGroupFlags, Base, table=True):
@@ -67,8 +80,18 @@ class MemberFields(SQLModel):
 
     @field_validator("id_number", mode="before")
     @classmethod
-    def _upper(cls, value: object) -> object:
-        return value.strip().upper() if isinstance(value, str) else value
+    def _normalised(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        value = rules.normalise_id_number(value)
+        if problem := rules.first_generation_problem(value):
+            raise PydanticCustomError("first_generation_id", problem)
+        return value
+
+    @field_validator("phone", mode="before")
+    @classmethod
+    def _ascii_phone(cls, value: object) -> object:
+        return rules.normalise_digits(value) if isinstance(value, str) else value
 
 
 class Member(Base, table=True):
@@ -92,8 +115,11 @@ class MemberCreate(MemberFields):
     pass
 
 
+Members = Annotated[list[MemberCreate], at_most(MAX_MEMBERS, "家庭成员")]
+
+
 class HouseholdCreate(HouseholdFields):
-    members: list[MemberCreate] = Field(min_length=1)
+    members: Members = Field(min_length=1, max_length=MAX_MEMBERS)
 
 
 class MemberUpdate(MemberCreate):
@@ -111,7 +137,11 @@ class HouseholdUpdate(KeyGroupFlags):
     monitoring_subcategory: Subcategory | None = None
     address: str | None = None
     phone: str | None = None
-    members: list[MemberUpdate] = Field(min_length=1)
+    _ascii_phone = field_validator("phone", mode="before")(
+        lambda value: rules.normalise_digits(value) if isinstance(value, str) else value)
+    members: Annotated[list[MemberUpdate], at_most(MAX_MEMBERS, "家庭成员")] = Field(
+        min_length=1, max_length=MAX_MEMBERS)
+    revision: int | None = Field(default=None, ge=1, description="所依据的版本（或用 If-Match）")
 
     @field_validator("members")
     @classmethod

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
+from fangpin_common import revisions
 from fangpin_common.auth import Principal, require_roles
 from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
 from fangpin_monitoring.households import service
@@ -15,24 +16,31 @@ Editor = Annotated[Principal, Depends(require_roles("county", "township", "villa
 
 @router.post("", status_code=201, response_model=HouseholdRead)
 async def create_household(body: HouseholdCreate, session: SessionDep, principal: Editor,
-                           county: CountyDep, clock: ClockDep) -> HouseholdRead:
+                           county: CountyDep, clock: ClockDep,
+                           response: Response) -> HouseholdRead:
     household, members = await service.create_household(session, body, principal, county, clock)
+    revisions.set_etag(response, household.revision)
     return service.to_read(household, members, principal)
 
 
 @router.put("/{household_id}", response_model=HouseholdRead)
 async def update_household(household_id: str, body: HouseholdUpdate, session: SessionDep,
-                           principal: Editor, county: CountyDep,
-                           clock: ClockDep) -> HouseholdRead:
+                           principal: Editor, county: CountyDep, clock: ClockDep,
+                           if_match: revisions.IfMatch, response: Response) -> HouseholdRead:
+    """A full replacement, based on the revision read (If-Match or `revision`): 412 if the
+    household changed since, 428 if neither is sent."""
+    expected = revisions.expected_revision(if_match, body.revision)
     household, members = await service.update_household(session, household_id, body, principal,
-                                                        county, clock)
+                                                        county, clock, expected)
+    revisions.set_etag(response, household.revision)
     return service.to_read(household, members, principal)
 
 
 @router.get("/{household_id}", response_model=HouseholdRead)
-async def get_household(household_id: str, session: SessionDep,
-                        principal: PrincipalDep) -> HouseholdRead:
+async def get_household(household_id: str, session: SessionDep, principal: PrincipalDep,
+                        response: Response) -> HouseholdRead:
     household, members = await service.get_household(session, household_id, principal)
+    revisions.set_etag(response, household.revision)
     return service.to_read(household, members, principal)
 
 

@@ -5,9 +5,35 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from fangpin_common.scrub import FULLWIDTH
+
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 _SHAPE = re.compile(r"^\d{17}[\dX]$")
+_FIRST_GENERATION = re.compile(r"^\d{15}$")
+_BLANKS = re.compile(r"[\s\u3000]+")
+
+
+def normalise_id_number(value: str) -> str:
+    """A resident ID as staff type it, in the form it is checked and stored: full-width
+    digits and Ｘ (a Chinese input method's) as ASCII, no spaces, X upper-case."""
+    return _BLANKS.sub("", value.translate(FULLWIDTH)).upper()
+
+
+def normalise_digits(value: str) -> str:
+    """Full-width digits as ASCII (phones typed with a Chinese input method)."""
+    return value.translate(FULLWIDTH).strip()
+
+
+def first_generation_problem(value: str) -> str | None:
+    """A 15-digit first-generation ID (issued until 2004): its own reason, with the 18-digit
+    number it converts to (century 19, check digit) for staff to compare with the 户口簿."""
+    if not _FIRST_GENERATION.match(value):
+        return None
+    upgraded = f"{value[:6]}19{value[6:]}"
+    upgraded += check_digit(upgraded)
+    return ("这是15位的第一代身份证号（已停止使用），请填写18位的第二代居民身份证号；"
+            f"按规则换算应为 {upgraded}，请与户口簿核对后填写")
 
 
 def check_digit(first17: str) -> str:
@@ -16,6 +42,8 @@ def check_digit(first17: str) -> str:
 
 def resident_id_problem(value: str) -> str | None:
     """Why an 18-digit resident ID is invalid, or None. Staff read the reason (Chinese)."""
+    if first_generation := first_generation_problem(value):
+        return first_generation
     if not _SHAPE.match(value):
         return "身份证号应为18位，前17位为数字，最后一位为数字或X"
     try:

@@ -6,7 +6,7 @@ from fastapi import HTTPException, status
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from fangpin_common import audit, outbox
+from fangpin_common import audit, outbox, revisions
 from fangpin_common.auth import Principal, ensure_reach, mask_id_number, mask_phone, within_reach
 from fangpin_common.clock import Clock
 from fangpin_common.county import County
@@ -120,9 +120,18 @@ async def create_household(session: AsyncSession, data: HouseholdCreate, princip
     return household, members
 
 
+# How a 412 names what another clerk changed.
+FIELD_LABELS = permissions.LABELS | {"head_name": "户主", "members": "家庭成员"}
+
+
 async def update_household(session: AsyncSession, household_id: str, data: HouseholdUpdate,
                            principal: Principal, county: County, clock: Clock,
-                           origin: str = "local") -> tuple[Household, list[Member]]:
+                           expected: int) -> tuple[Household, list[Member]]:
+    """A clerk's edit based on revision `expected`: refused with 412 if the household changed
+    since (see fangpin_common.revisions), so no edit silently undoes another."""
+    await get_household(session, household_id, principal)  # out of reach: 404/403, not 412
+    await revisions.claim(session, Household, household_id, expected, label="农户",
+                          audit=("household", household_id), labels=FIELD_LABELS)
     household, members = await get_household(session, household_id, principal, lock=True)
     stored_ids = {m.id for m in members}
     for i, member in enumerate(data.members):
@@ -130,7 +139,7 @@ async def update_household(session: AsyncSession, household_id: str, data: House
             raise DomainError(["members", i, "id"], f"本户没有编号为 {member.id} 的成员",
                               "unknown_member")
     before = snapshot(household, members)
-    fields = data.model_dump(exclude={"members", "township"})
+    fields = data.model_dump(exclude={"members", "township", "revision"})
     fields["township"] = (resolve_township(county, data.township) if data.township
                           else household.township)
     after = permissions.restore_masked(
@@ -149,20 +158,24 @@ async def update_household(session: AsyncSession, household_id: str, data: House
         ids[i] = stored["id"]
     return await replace_household(session, household, members,
                                    {k: after[k] for k in fields}, new_members,
-                                   principal, clock.now(), origin, member_ids=ids)
+                                   principal, clock.now(), member_ids=ids, claimed=True)
 
 
 async def replace_household(session: AsyncSession, household: Household, members: list[Member],
                             fields: dict, new_data: list[MemberCreate], principal: Principal,
                             now, origin: str = "local", log_change: bool = True,
                             member_ids: list[str | None] | None = None,
-                            ) -> tuple[Household, list[Member]]:
-    """Replace a checked household's facts and members (member ids kept by ID number)."""
+                            claimed: bool = False) -> tuple[Household, list[Member]]:
+    """Replace a checked household's facts and members (member ids kept by ID number);
+    `claimed`: the revision was already moved on by revisions.claim."""
     before = snapshot(household, members)
+    if claimed:
+        before["revision"] -= 1  # the audit entry shows the revision the edit was based on
     for field, value in fields.items():
         setattr(household, field, value)
     household.head_name = next(m for m in new_data if m.relation == "户主").name
-    household.revision += 1
+    if not claimed:
+        household.revision += 1
     household.updated_at = now
     kept = {m.id_number: m.id for m in members}
     for member in members:

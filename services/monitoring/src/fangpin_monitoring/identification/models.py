@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from fangpin_common.db import UTCDateTime
 from fangpin_monitoring.base import Base
-from fangpin_monitoring.cases.models import DeadlineRead, RiskType
+from fangpin_monitoring.cases.models import DeadlineRead, RiskTypes
 from fangpin_monitoring.households.models import Subcategory
 
 Step = Literal["risk_review", "home_check", "data_comparison", "democratic_review",
@@ -66,7 +66,7 @@ class IdentificationCreate(SQLModel):
     household_id: str = Field(min_length=1, max_length=64)
     source: Source
     category: Subcategory = Field(description="拟纳入的监测对象类别")
-    risk_types: list[RiskType] = Field(min_length=1)
+    risk_types: RiskTypes = Field(min_length=1)
     clue: str | None = Field(default=None, max_length=1000, description="风险线索")
 
 
@@ -135,7 +135,7 @@ class PlatformInclusion(SQLModel):
                                               description="自治区平台的户编号")
     inclusion_date: date
     category: Subcategory
-    risk_types: list[RiskType] = Field(min_length=1)
+    risk_types: RiskTypes = Field(min_length=1)
 
 
 class PlatformInclusionBatch(SQLModel):

@@ -171,7 +171,7 @@ def parse_cell(column: TemplateColumn, value: Any) -> Any:
     if column.kind == "date":
         return parse_date(text)
     if column.kind == "id":
-        return text.upper()
+        return household_rules.normalise_id_number(text)
     return text
 
 

@@ -46,6 +46,8 @@ class Measure(Base, table=True):
     end_on: date | None = None
     description: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     amount_fen: int | None = None
+    # No lost update (fangpin_common.revisions): a change names the revision it was based on.
+    revision: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
@@ -64,6 +66,7 @@ class MeasureUpdate(SQLModel):
     responsible_unit: str | None = Field(default=None, min_length=1, max_length=64)
     end_on: date | None = None
     description: str | None = Field(default=None, max_length=1000)
+    revision: int | None = Field(default=None, ge=1, description="所依据的版本（或用 If-Match）")
 
 
 class PlanCreate(SQLModel):
@@ -84,6 +87,7 @@ class MeasureRead(SQLModel):
     end_on: date | None
     description: str | None
     amount_fen: int | None
+    revision: int
 
 
 class LabourCheckRead(SQLModel):

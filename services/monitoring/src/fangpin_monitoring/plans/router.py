@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 
+from fangpin_common import revisions
 from fangpin_common.auth import Principal, require_roles
 from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
 from fangpin_monitoring.cases import service as cases
@@ -39,16 +40,22 @@ async def get_plan(case_id: str, session: SessionDep, principal: PrincipalDep,
 
 @router.post("/{case_id}/measures", status_code=201, response_model=MeasureRead)
 async def add_measure(case_id: str, body: MeasureCreate, session: SessionDep, principal: Editor,
-                      county: CountyDep, clock: ClockDep) -> MeasureRead:
+                      county: CountyDep, clock: ClockDep, response: Response) -> MeasureRead:
     measure = await service.add_measure(session, case_id, body, principal, county, clock)
+    revisions.set_etag(response, measure.revision)
     return service.measure_read(measure, county)
 
 
 @router.patch("/{case_id}/measures/{measure_id}", response_model=MeasureRead)
 async def update_measure(case_id: str, measure_id: str, body: MeasureUpdate, session: SessionDep,
-                         principal: Editor, county: CountyDep, clock: ClockDep) -> MeasureRead:
+                         principal: Editor, county: CountyDep, clock: ClockDep,
+                         if_match: revisions.IfMatch, response: Response) -> MeasureRead:
+    """Based on the revision read (If-Match or `revision`): 412 if the measure changed since,
+    428 if neither is sent."""
+    expected = revisions.expected_revision(if_match, body.revision)
     measure = await service.update_measure(session, case_id, measure_id, body, principal, county,
-                                           clock)
+                                           clock, expected)
+    revisions.set_etag(response, measure.revision)
     return service.measure_read(measure, county)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from fangpin_common import audit, outbox
+from fangpin_common import audit, outbox, revisions
 from fangpin_common.auth import Principal, within_reach
 from fangpin_common.clock import Clock
 from fangpin_common.county import County
@@ -139,14 +139,24 @@ async def add_measure(session: AsyncSession, case_id: str, data: MeasureCreate,
     return measure
 
 
+# How a 412 names what another person changed.
+MEASURE_LABELS = {"status": "措施状态", "responsible_unit": "责任单位", "end_on": "结束日期",
+                  "description": "措施说明"}
+
+
 async def update_measure(session: AsyncSession, case_id: str, measure_id: str,
                          data: MeasureUpdate, principal: Principal, county: County,
-                         clock: Clock) -> Measure:
+                         clock: Clock, expected: int) -> Measure:
+    """Changes based on revision `expected`: 412 if the measure changed since."""
     case = await open_case(session, case_id, principal)
     measure = await session.get(Measure, measure_id)
     if measure is None or measure.case_id != case.id:
         raise NotFound(f"案件 {case.id} 没有措施 {measure_id}")
-    changes = data.model_dump(exclude_unset=True)
+    await revisions.claim(session, Measure, measure_id, expected, label="帮扶措施",
+                          audit=("case", case.id), audit_key=("id", measure_id),
+                          labels=MEASURE_LABELS)
+    await session.refresh(measure)
+    changes = data.model_dump(exclude_unset=True, exclude={"revision"})
     problems = []
     if "responsible_unit" in changes and county.unit(changes["responsible_unit"]) is None:
         problems.append(("responsible_unit", f"未知的责任单位代码 {changes['responsible_unit']}",
@@ -163,7 +173,7 @@ async def update_measure(session: AsyncSession, case_id: str, measure_id: str,
         if value is None and field in ("status", "responsible_unit"):
             problems.append((field, "不能为空", "required"))
     refuse_if(problems)
-    before = measure.model_dump(mode="json")
+    before = measure.model_dump(mode="json") | {"revision": expected}
     for field, value in changes.items():
         setattr(measure, field, value)
     measure.updated_at = clock.now()

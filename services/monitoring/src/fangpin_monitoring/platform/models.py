@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import field_validator
 from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
+from fangpin_common.bounded_lists import at_most
 from fangpin_common.clock import BUSINESS_TZ
 from fangpin_common.db import UTCDateTime
 from fangpin_monitoring.base import Base
-from fangpin_monitoring.households.models import HouseholdFields, HouseholdRead, MemberCreate
+from fangpin_monitoring.households.models import (
+    MAX_MEMBERS,
+    HouseholdFields,
+    HouseholdRead,
+    Members,
+)
 
 MAX_BATCH = 1000
 
@@ -31,7 +37,7 @@ class PlatformRecord(Base, table=True):
 
 
 class PlatformHousehold(HouseholdFields):
-    members: list[MemberCreate] = Field(min_length=1)
+    members: Members = Field(min_length=1, max_length=MAX_MEMBERS)
 
 
 class PlatformItem(SQLModel):
@@ -50,8 +56,8 @@ class PlatformItem(SQLModel):
 class PlatformBatch(SQLModel):
     """Each item is checked on its own (see PlatformItem): one bad item does not stop the rest."""
 
-    items: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH,
-                                        description="每项的结构见 PlatformItem")
+    items: Annotated[list[dict[str, Any]], at_most(MAX_BATCH, "一批的农户")] = Field(
+        min_length=1, max_length=MAX_BATCH, description="每项的结构见 PlatformItem")
 
 
 ItemStatus = Literal["created", "updated", "unchanged", "stale", "conflict", "rejected"]

@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from fangpin_common.db import UTCDateTime
 from fangpin_monitoring.base import Base
-from fangpin_monitoring.cases.models import RiskType
+from fangpin_monitoring.cases.models import RiskTypes
 
 VisitorRole = Literal["网格员", "帮扶联系人", "驻村第一书记", "驻村工作队员", "村干部",
                       "乡镇干部", "其他"]
@@ -27,6 +27,8 @@ class GridArea(Base, table=True):
     village: str = Field(max_length=64)
     worker_name: str = Field(max_length=50)
     worker_phone: str | None = Field(default=None, max_length=20)
+    # No lost update (fangpin_common.revisions): a replacement names the revision it read.
+    revision: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
@@ -82,6 +84,8 @@ class GridAreaCreate(GridAreaFields):
 class GridAreaUpdate(GridAreaFields):
     """A full replacement: households left out leave the area."""
 
+    revision: int | None = Field(default=None, ge=1, description="所依据的版本（或用 If-Match）")
+
 
 class GridAreaRead(SQLModel):
     id: str
@@ -91,6 +95,7 @@ class GridAreaRead(SQLModel):
     worker_name: str
     worker_phone: str | None
     household_ids: list[str]
+    revision: int
     created_at: datetime
     updated_at: datetime
 
@@ -110,7 +115,7 @@ class VisitCreate(SQLModel):
     employment: str | None = Field(default=None, max_length=_TEXT, description="务工就业情况")
     leaflet_explained: bool = Field(description="是否宣传讲解政策“明白纸”")
     risk_found: bool = Field(description="是否发现返贫致贫风险")
-    risk_types: list[RiskType] = Field(default_factory=list)
+    risk_types: RiskTypes = Field(default_factory=list)
     notes: str | None = Field(default=None, max_length=_TEXT)
 
 

@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from fangpin_common import revisions
 from fangpin_common.auth import Principal, require_roles
 from fangpin_common.deps import ClockDep, CountyDep, SessionDep
 from fangpin_common.errors import DomainError
@@ -39,21 +40,31 @@ async def list_areas(session: SessionDep, principal: Local,
 
 
 @router.get("/api/v1/grid-areas/{area_id}", response_model=GridAreaRead)
-async def get_area(area_id: str, session: SessionDep, principal: Local) -> GridAreaRead:
+async def get_area(area_id: str, session: SessionDep, principal: Local,
+                   response: Response) -> GridAreaRead:
     area, members = await service.get_area(session, area_id, principal)
+    revisions.set_etag(response, area.revision)
     return service.read_area(area, members, principal)
 
 
 @router.put("/api/v1/grid-areas/{area_id}", response_model=GridAreaRead)
 async def update_area(area_id: str, body: GridAreaUpdate, session: SessionDep, principal: Local,
-                      county: CountyDep, clock: ClockDep) -> GridAreaRead:
-    return await service.update_area(session, area_id, body, principal, county, clock)
+                      county: CountyDep, clock: ClockDep, if_match: revisions.IfMatch,
+                      response: Response) -> GridAreaRead:
+    """A full replacement based on the revision read (If-Match or `revision`): 412 if the
+    area changed since, 428 if neither is sent."""
+    expected = revisions.expected_revision(if_match, body.revision)
+    area = await service.update_area(session, area_id, body, principal, county, clock, expected)
+    revisions.set_etag(response, area.revision)
+    return area
 
 
 @router.delete("/api/v1/grid-areas/{area_id}", status_code=204)
-async def delete_area(area_id: str, session: SessionDep, principal: Local,
-                      clock: ClockDep) -> Response:
-    await service.delete_area(session, area_id, principal, clock)
+async def delete_area(area_id: str, session: SessionDep, principal: Local, clock: ClockDep,
+                      if_match: revisions.IfMatch) -> Response:
+    """Based on the revision read (If-Match): 412 if the area changed since."""
+    await service.delete_area(session, area_id, principal, clock,
+                              revisions.expected_revision(if_match, None))
     return Response(status_code=204)
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from fangpin_common import audit, outbox
+from fangpin_common import audit, outbox, revisions
 from fangpin_common.auth import Principal, ensure_reach, mask_phone, within_reach
 from fangpin_common.clock import Clock
 from fangpin_common.county import County
@@ -128,12 +128,22 @@ async def _leave(session: AsyncSession, household_ids: list[str], today: date) -
         D.started_on > today))
 
 
+# How a 412 names what another person changed.
+AREA_LABELS = {"name": "网格名称", "worker_name": "网格员", "worker_phone": "网格员电话",
+               "household_ids": "负责的农户"}
+
+
 async def update_area(session: AsyncSession, area_id: str, data: GridAreaUpdate,
-                      principal: Principal, county: County, clock: Clock) -> GridAreaRead:
-    area, members = await get_area(session, area_id, principal)
+                      principal: Principal, county: County, clock: Clock,
+                      expected: int) -> GridAreaRead:
+    """A replacement based on revision `expected`: 412 if the area changed since."""
+    await get_area(session, area_id, principal)  # out of reach: 404/403, not 412
+    await revisions.claim(session, GridArea, area_id, expected, label="网格",
+                          audit=("grid_area", area_id), labels=AREA_LABELS)
+    area, members = await get_area(session, area_id, principal, fresh=True)
     await _check_members(session, area.id, area.township, area.village, data.household_ids)
     await _name_free(session, area.township, area.village, data.name, area.id)
-    before = area.model_dump(mode="json") | {"household_ids": members}
+    before = area.model_dump(mode="json") | {"household_ids": members, "revision": expected}
     now = clock.now()
     area.name, area.worker_name, area.worker_phone = data.name, data.worker_name, data.worker_phone
     area.updated_at = now
@@ -148,8 +158,12 @@ async def update_area(session: AsyncSession, area_id: str, data: GridAreaUpdate,
 
 
 async def delete_area(session: AsyncSession, area_id: str, principal: Principal,
-                      clock: Clock) -> None:
-    area, members = await get_area(session, area_id, principal)
+                      clock: Clock, expected: int) -> None:
+    """Removal based on revision `expected`: 412 if the area changed since."""
+    await get_area(session, area_id, principal)
+    await revisions.claim(session, GridArea, area_id, expected, label="网格",
+                          audit=("grid_area", area_id), labels=AREA_LABELS)
+    area, members = await get_area(session, area_id, principal, fresh=True)
     before = area.model_dump(mode="json") | {"household_ids": members}
     await _leave(session, members, clock.today())
     await session.delete(area)
@@ -157,9 +171,10 @@ async def delete_area(session: AsyncSession, area_id: str, principal: Principal,
                        action="delete", before=before, after=None, now=clock.now())
 
 
-async def get_area(session: AsyncSession, area_id: str,
-                   principal: Principal) -> tuple[GridArea, list[str]]:
-    area = await session.get(GridArea, area_id)
+async def get_area(session: AsyncSession, area_id: str, principal: Principal,
+                   fresh: bool = False) -> tuple[GridArea, list[str]]:
+    """The area and its households; `fresh` reads the row again (after revisions.claim)."""
+    area = await session.get(GridArea, area_id, populate_existing=fresh)
     if area is None:
         raise NotFound(f"网格 {area_id} 不存在")
     ensure_reach(principal, area.township, area.village)

@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fangpin_common.county import County
-from fangpin_monitoring.households.rules import resident_id_problem
+from fangpin_monitoring.households.rules import normalise_id_number, resident_id_problem
 from fangpin_monitoring.warnings.kinds import Column, WarningKind
 
 FORMATS = ("csv", "xlsx", "json")
@@ -211,7 +211,7 @@ def convert(column: Column, raw: Any, county: County, today: date) -> Any:
     if kind == "id_number":
         if isinstance(raw, float):
             raise ValueError("身份证号被存成了数字（末位精度丢失），请将该列设为文本格式")
-        value = str(raw).strip().upper()
+        value = normalise_id_number(str(raw))
         if problem := resident_id_problem(value):
             raise ValueError(problem)
         return value

@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from fangpin_common.db import UTCDateTime
 from fangpin_monitoring.base import Base
-from fangpin_monitoring.cases.models import RiskType
+from fangpin_monitoring.cases.models import RiskType, RiskTypes
 from fangpin_monitoring.households.models import Subcategory
 
 ClueSource = Literal["入户走访", "自主申报", "网格排查", "其他"]
@@ -110,7 +110,7 @@ class WarningVerify(SQLModel):
     reason: str | None = Field(default=None, max_length=500, description="核实情况；不纳入时必填")
     verified_on: date | None = Field(default=None, description="默认为今天")
     category: Subcategory | None = Field(default=None, description="拟纳入的监测对象类别")
-    risk_types: list[RiskType] | None = Field(default=None, min_length=1,
+    risk_types: RiskTypes | None = Field(default=None, min_length=1,
                                               description="默认为预警的风险类型")
 
 

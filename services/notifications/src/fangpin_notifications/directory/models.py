@@ -39,6 +39,8 @@ class DirectoryUnit(Base, table=True):
     active: bool = True
     # "config" rows follow the county file until someone edits them ("api" rows never do).
     source: str = Field(default="config", max_length=8)
+    # No lost update (fangpin_common.revisions): moves on with every change, seed included.
+    revision: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     edited_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
@@ -56,6 +58,8 @@ class DirectoryPerson(Base, table=True):
     mobile: str | None = Field(default=None, max_length=20)
     active: bool = True
     source: str = Field(default="config", max_length=8)
+    # No lost update (fangpin_common.revisions): moves on with every change, seed included.
+    revision: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     edited_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
@@ -94,6 +98,7 @@ class UnitUpdate(UnitContacts):
     township: str | None = None
     village: str | None = None
     active: bool | None = None
+    revision: int | None = Field(default=None, ge=1, description="所依据的版本（或用 If-Match）")
 
 
 class PersonCreate(SQLModel):
@@ -109,6 +114,7 @@ class PersonUpdate(SQLModel):
     email: str | None = None
     mobile: str | None = None
     active: bool | None = None
+    revision: int | None = Field(default=None, ge=1, description="所依据的版本（或用 If-Match）")
 
 
 class PersonRead(SQLModel):
@@ -120,6 +126,7 @@ class PersonRead(SQLModel):
     mobile: str | None
     active: bool
     source: str
+    revision: int
 
 
 class UnitRead(SQLModel):
@@ -139,5 +146,6 @@ class UnitRead(SQLModel):
     has_webhook_secret: bool
     active: bool
     source: str
+    revision: int
     edited_at: datetime | None
     people: list[PersonRead] = []

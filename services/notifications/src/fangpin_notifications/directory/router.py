@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
+from fangpin_common import revisions
 from fangpin_common.auth import mask_phone
 from fangpin_common.deps import ClockDep, PrincipalDep, SessionDep
 from fangpin_notifications.deps import County, NotifierDep
@@ -35,37 +36,52 @@ async def list_units(session: SessionDep, principal: PrincipalDep, level: str | 
 
 
 @router.get("/units/{code}", response_model=UnitRead)
-async def get_unit(code: str, session: SessionDep, principal: PrincipalDep) -> UnitRead:
-    return shown(await service.get_unit(session, code), principal.role == "county")
+async def get_unit(code: str, session: SessionDep, principal: PrincipalDep,
+                   response: Response) -> UnitRead:
+    unit = await service.get_unit(session, code)
+    revisions.set_etag(response, unit.revision)
+    return shown(unit, principal.role == "county")
 
 
 @router.post("/units", status_code=201, response_model=UnitRead)
 async def create_unit(body: UnitCreate, session: SessionDep, principal: County,
-                      notifier: NotifierDep, clock: ClockDep) -> UnitRead:
+                      notifier: NotifierDep, clock: ClockDep, response: Response) -> UnitRead:
     unit = await service.create_unit(session, body, principal, clock.now())
     notifier.after_commit(session, notifier.directory.invalidate)
+    revisions.set_etag(response, unit.revision)
     return unit
 
 
 @router.patch("/units/{code}", response_model=UnitRead)
 async def update_unit(code: str, body: UnitUpdate, session: SessionDep, principal: County,
-                      notifier: NotifierDep, clock: ClockDep) -> UnitRead:
-    unit = await service.update_unit(session, code, body, principal, clock.now())
+                      notifier: NotifierDep, clock: ClockDep, if_match: revisions.IfMatch,
+                      response: Response) -> UnitRead:
+    """Based on the revision read (If-Match or `revision`): 412 if the unit changed since,
+    428 if neither is sent."""
+    expected = revisions.expected_revision(if_match, body.revision)
+    unit = await service.update_unit(session, code, body, principal, clock.now(), expected)
     notifier.after_commit(session, notifier.directory.invalidate)
+    revisions.set_etag(response, unit.revision)
     return unit
 
 
 @router.post("/units/{code}/people", status_code=201, response_model=PersonRead)
 async def add_person(code: str, body: PersonCreate, session: SessionDep, principal: County,
-                     notifier: NotifierDep, clock: ClockDep) -> PersonRead:
+                     notifier: NotifierDep, clock: ClockDep, response: Response) -> PersonRead:
     person = await service.add_person(session, code, body, principal, clock.now())
     notifier.after_commit(session, notifier.directory.invalidate)
+    revisions.set_etag(response, person.revision)
     return person
 
 
 @router.patch("/people/{person_id}", response_model=PersonRead)
 async def update_person(person_id: str, body: PersonUpdate, session: SessionDep,
-                        principal: County, notifier: NotifierDep, clock: ClockDep) -> PersonRead:
-    person = await service.update_person(session, person_id, body, principal, clock.now())
+                        principal: County, notifier: NotifierDep, clock: ClockDep,
+                        if_match: revisions.IfMatch, response: Response) -> PersonRead:
+    """Based on the revision read (If-Match or `revision`): 412 if the entry changed since."""
+    expected = revisions.expected_revision(if_match, body.revision)
+    person = await service.update_person(session, person_id, body, principal, clock.now(),
+                                         expected)
     notifier.after_commit(session, notifier.directory.invalidate)
+    revisions.set_etag(response, person.revision)
     return person

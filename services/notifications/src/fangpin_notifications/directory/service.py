@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from fangpin_common import audit
+from fangpin_common import audit, revisions
 from fangpin_common.auth import Principal
 from fangpin_common.county import County
 from fangpin_common.errors import Conflict, DomainError, NotFound
@@ -54,6 +54,7 @@ async def seed(session: AsyncSession, county: County, now: datetime) -> int:
             for k, v in values.items():
                 setattr(row, k, v)
             row.updated_at = now
+            row.revision += 1
             session.add(row)
             changed += 1
         for person in unit.people:
@@ -68,6 +69,7 @@ async def seed(session: AsyncSession, county: County, now: datetime) -> int:
                 for k, v in values.items():
                     setattr(prow, k, v)
                 prow.updated_at = now
+                prow.revision += 1
                 session.add(prow)
                 changed += 1
     await session.flush()
@@ -196,12 +198,23 @@ async def create_unit(session: AsyncSession, body: UnitCreate, principal: Princi
     return unit_read(unit, [])
 
 
+# How a 412 names what another person changed.
+CONTACT_LABELS = {"email": "电子邮箱", "mobile": "手机", "wecom_webhook": "企业微信机器人",
+                  "dingtalk_webhook": "钉钉机器人", "dingtalk_secret": "钉钉加签密钥",
+                  "webhook_url": "回调地址", "webhook_secret": "回调密钥", "active": "启用",
+                  "name": "名称"}
+UNIT_LABELS = CONTACT_LABELS | {"level": "层级", "parent": "上级单位", "township": "乡镇",
+                                "village": "村"}
+PERSON_LABELS = CONTACT_LABELS | {"name": "姓名", "title": "职务", "unit_code": "所在单位"}
+
+
 async def update_unit(session: AsyncSession, code: str, body: UnitUpdate, principal: Principal,
-                      now: datetime) -> UnitRead:
-    unit = await session.get(DirectoryUnit, code)
-    if unit is None:
-        raise NotFound(f"单位 {code} 不存在")
-    changes = body.model_dump(exclude_unset=True)
+                      now: datetime, expected: int) -> UnitRead:
+    """Changes based on revision `expected`: 412 if the unit changed since."""
+    await revisions.claim(session, DirectoryUnit, code, expected, label="单位", key_column="code",
+                          audit=("unit", code), labels=UNIT_LABELS)
+    unit = await session.get(DirectoryUnit, code, populate_existing=True)
+    changes = body.model_dump(exclude_unset=True, exclude={"revision"})
     for name in ("name", "level", "active"):
         if name in changes and changes[name] is None:
             raise DomainError(name, "不能为空", "required")
@@ -209,7 +222,7 @@ async def update_unit(session: AsyncSession, code: str, body: UnitUpdate, princi
     if "parent" in changes and (problem := rules.parent_problem(code, changes["parent"],
                                                                 await _parents(session))):
         raise DomainError("parent", problem, "unreachable_unit")
-    before = _audit_view(unit)
+    before = _audit_view(unit) | {"revision": expected}
     for k, v in changes.items():
         setattr(unit, k, v)
     unit.updated_at = unit.edited_at = now
@@ -237,16 +250,17 @@ async def add_person(session: AsyncSession, code: str, body: PersonCreate, princ
 
 
 async def update_person(session: AsyncSession, person_id_: str, body: PersonUpdate,
-                        principal: Principal, now: datetime) -> PersonRead:
-    person = await session.get(DirectoryPerson, person_id_)
-    if person is None:
-        raise NotFound(f"人员 {person_id_} 不存在")
-    changes = body.model_dump(exclude_unset=True)
+                        principal: Principal, now: datetime, expected: int) -> PersonRead:
+    """Changes based on revision `expected`: 412 if the person's entry changed since."""
+    await revisions.claim(session, DirectoryPerson, person_id_, expected, label="人员",
+                          audit=("person", person_id_), labels=PERSON_LABELS)
+    person = await session.get(DirectoryPerson, person_id_, populate_existing=True)
+    changes = body.model_dump(exclude_unset=True, exclude={"revision"})
     for name in ("name", "active"):
         if name in changes and changes[name] is None:
             raise DomainError(name, "不能为空", "required")
     _check_contacts(changes)
-    before = person.model_dump(mode="json")
+    before = person.model_dump(mode="json") | {"revision": expected}
     for k, v in changes.items():
         setattr(person, k, v)
     person.updated_at = person.edited_at = now
