@@ -7,7 +7,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from fangpin_common import audit, outbox
-from fangpin_common.auth import Principal, ensure_reach, within_reach
+from fangpin_common.auth import Principal, ensure_reach, shown_phone, within_reach
 from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.deadlines import find_deadline, meet_deadline, open_deadline
@@ -106,14 +106,19 @@ async def get_case(session: AsyncSession, case_id: str, principal: Principal) ->
     return case
 
 
-async def read_case(session: AsyncSession, case: Case) -> CaseRead:
+async def read_case(session: AsyncSession, case: Case, principal: Principal) -> CaseRead:
+    """The case with its helpers (phones masked unless the role sees them; full reads audited)
+    and deadlines."""
     helpers = (await session.exec(select(Helper).where(Helper.case_id == case.id)
                                   .order_by(Helper.assigned_on))).all()
     deadlines = (await session.execute(sa_select(DEADLINES).where(
         DEADLINES.c.subject_id == case.id).order_by(DEADLINES.c.due_on))).all()
+    if any(h.phone for h in helpers):
+        await audit.full_read(session, principal, "case", [case.id], "helper.phone")
     return CaseRead(
         **case.model_dump(),
-        helpers=[HelperRead(**h.model_dump()) for h in helpers],
+        helpers=[HelperRead(**(h.model_dump() | {"phone": shown_phone(principal, h.phone)}))
+                 for h in helpers],
         deadlines=[DeadlineRead(kind=d.kind, due_on=d.due_on, state=d.state, met_on=d.met_on)
                    for d in deadlines],
     )

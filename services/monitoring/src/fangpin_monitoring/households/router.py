@@ -4,7 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from fangpin_common.auth import Principal, require_roles
+from fangpin_common import audit
+from fangpin_common.auth import Principal, projected, require_roles
 from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
 from fangpin_monitoring.households import service
 from fangpin_monitoring.households.models import HouseholdCreate, HouseholdRead, HouseholdUpdate
@@ -17,6 +18,7 @@ Editor = Annotated[Principal, Depends(require_roles("county", "township", "villa
 async def create_household(body: HouseholdCreate, session: SessionDep, principal: Editor,
                            county: CountyDep, clock: ClockDep) -> HouseholdRead:
     household, members = await service.create_household(session, body, principal, county, clock)
+    await audit.full_read(session, principal, "household", [household.id])
     return service.to_read(household, members, principal)
 
 
@@ -26,22 +28,25 @@ async def update_household(household_id: str, body: HouseholdUpdate, session: Se
                            clock: ClockDep) -> HouseholdRead:
     household, members = await service.update_household(session, household_id, body, principal,
                                                         county, clock)
+    await audit.full_read(session, principal, "household", [household.id])
     return service.to_read(household, members, principal)
 
 
 @router.get("/{household_id}", response_model=HouseholdRead)
-async def get_household(household_id: str, session: SessionDep,
-                        principal: PrincipalDep) -> HouseholdRead:
+async def get_household(household_id: str, session: SessionDep, principal: PrincipalDep):
     household, members = await service.get_household(session, household_id, principal)
-    return service.to_read(household, members, principal)
+    await audit.full_read(session, principal, "household", [household.id])
+    return projected(principal, "households", service.to_read(household, members, principal))
 
 
 @router.get("", response_model=list[HouseholdRead])
 async def list_households(session: SessionDep, principal: PrincipalDep,
                           township: str | None = None, village: str | None = None,
                           limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                          offset: Annotated[int, Query(ge=0)] = 0) -> list[HouseholdRead]:
+                          offset: Annotated[int, Query(ge=0)] = 0):
     households = await service.list_households(session, principal, township, village, limit,
                                                offset)
     members = await service.members_of(session, [h.id for h in households])
-    return [service.to_read(h, members[h.id], principal) for h in households]
+    await audit.full_read(session, principal, "household", [h.id for h in households])
+    return projected(principal, "households",
+                     [service.to_read(h, members[h.id], principal) for h in households])

@@ -116,7 +116,8 @@ async def record_step(session: AsyncSession, ident_id: str, data: StepRecord,
     ident = await get(session, ident_id, principal)
     done = _ordered(await steps_of(session, ident.id))
     passed = tuple(s.step for s in done if s.outcome == "pass")
-    refusal = rules.transition(ident.status, passed, data.step, principal.role)
+    refusal = rules.transition(ident.status, passed, data.step, principal.role,
+                               county.roles_for(f"identification.{data.step}"))
     if refusal:
         raise DomainError(refusal.field, refusal.message, refusal.code)
     today = clock.today()
