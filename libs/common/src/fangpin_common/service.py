@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select
 
-from fangpin_common import migrations
+from fangpin_common import audit_api, migrations
 from fangpin_common.auth import Principal, require_roles
 from fangpin_common.bus import Bus
 from fangpin_common.clock import Clock
@@ -146,6 +146,7 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None 
     app.middleware("http")(metrics.middleware())
     install_error_handlers(app)
     app.include_router(operations_router())
+    app.include_router(audit_api.router())
     for router in spec.routers:
         app.include_router(router)
     return app

@@ -370,7 +370,8 @@ async def get_warning(session: AsyncSession, warning_id: str, principal: Princip
         raise NotFound(f"预警 {warning_id} 不存在")
     if principal.role == "department":
         kind = kinds_of(county).get(w.kind)
-        if kind is None or kind.department not in {principal.department, principal.unit}:
+        if (kind is None or kind.department not in {principal.department, principal.unit}
+                or principal.grant("warnings") is None):
             raise HTTPException(status.HTTP_403_FORBIDDEN, detail="无权查看其他部门的预警")
     else:
         ensure_reach(principal, w.township, w.village)
@@ -386,7 +387,9 @@ async def list_warnings(session: AsyncSession, principal: Principal, county: Cou
                         village: str | None, upload_id: str | None, limit: int,
                         offset: int) -> list[RiskWarning]:
     query = select(RiskWarning).order_by(RiskWarning.raised_on, RiskWarning.id)
-    query = within_reach(query, principal, RiskWarning.township, RiskWarning.village)
+    # A department's grant for warnings; within it, only the kinds it uploads itself (M5).
+    query = within_reach(query, principal, RiskWarning.township, RiskWarning.village,
+                         resource="warnings", entity=RiskWarning)
     if principal.role == "department":
         own = [k.code for k in kinds_of(county).values()
                if k.department in {principal.department, principal.unit}]
