@@ -333,6 +333,10 @@ async def issues(session: AsyncSession, upload: DepartmentUpload, kind_match: st
         query = query.where(r.c.problem.is_(None), r.c.household_id.is_(None)
                             if kind_match == "person" else r.c.matched_households == 0)
     rows = (await session.execute(query.order_by(r.c.row_no).limit(limit).offset(offset))).all()
+    if which == "invalid" or kind_match == "person":
+        await audit.full_read(session, principal, "department_row",
+                              [f"{upload.id}:{row.row_no}" for row in rows if row.id_number],
+                              "id_number")
     out = []
     for row in rows:
         if which == "invalid":
@@ -516,6 +520,9 @@ async def outside_system(session: AsyncSession, principal: Principal, county: Co
     rows = (await session.execute(query.order_by(func.coalesce(row_township, ""), r.c.upload_id,
                                                  r.c.row_no).limit(limit).offset(offset))).all()
     reveal = principal.sees_identity_numbers
+    await audit.full_read(session, principal, "department_row",
+                          [f"{row.upload_id}:{row.row_no}" for row in rows if row.id_number],
+                          "id_number")
     return [OutsideSystemRow(
         kind=row.kind, kind_name=kind_name(county, row.kind), period=row.period,
         upload_id=row.upload_id, row=row.row_no, name=row.name,
