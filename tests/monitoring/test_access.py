@@ -146,3 +146,30 @@ async def test_the_county_reads_the_audit_trail_filtered_and_as_a_workbook(monit
     rows = list(openpyxl.load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True))
     assert rows[1][:7] == ("序号", "时间", "操作人", "角色", "对象类型", "对象编号", "操作")
     assert [row[5] for row in rows[2:]] == [dibao["id"]] and rows[2][6] == "新增"
+
+
+async def test_no_case_opens_beside_a_running_identification(monitoring):
+    """The orphaned-identification situation cannot arise: the one function that opens cases
+    refuses while another procedure of the household runs, and wants to know its way in."""
+    import pytest
+
+    from fangpin_common.auth import Principal
+    from fangpin_common.errors import Conflict
+    from fangpin_monitoring.cases.models import CaseCreate
+    from fangpin_monitoring.cases.service import open_case
+
+    _, dibao = await _households(monitoring)
+    r = await monitoring.post("/api/v1/identifications", headers=VILLAGE, json={
+        "household_id": dibao["id"], "source": "自主申报", "category": "突发严重困难户",
+        "risk_types": ["因灾"]})
+    assert r.status_code == 201
+    app = monitoring.app
+    county = Principal(sub="c", role="county")
+    data = CaseCreate(household_id=dibao["id"], inclusion_date=TODAY,
+                      category="突发严重困难户", risk_types=["因灾"])
+    async with app.state.db.session() as session:
+        with pytest.raises(Conflict, match="识别程序"):
+            await open_case(session, data, county, app.state.county, app.state.clock,
+                            identification_id="another")
+        with pytest.raises(ValueError):
+            await open_case(session, data, county, app.state.county, app.state.clock)

@@ -27,10 +27,17 @@ from fangpin_monitoring.cases.models import (
 )
 from fangpin_monitoring.households import service as households
 from fangpin_monitoring.households.models import Household
+from fangpin_monitoring.identification.models import Identification
 
 
 async def open_case(session: AsyncSession, data: CaseCreate, principal: Principal,
-                    county: County, clock: Clock) -> Case:
+                    county: County, clock: Clock, *, identification_id: str | None = None,
+                    platform: bool = False) -> Case:
+    """Open a case: through the county's confirmation of the identification
+    `identification_id`, or a platform inclusion (which supersedes a running identification).
+    No other way in, so that no identification is left running beside a case (M1)."""
+    if identification_id is None and not platform:
+        raise ValueError("a case opens through an identification or a platform inclusion")
     today = clock.today()
     if problem := rules.inclusion_date_problem(data.inclusion_date, today):
         raise DomainError("inclusion_date", problem, "future_date")
@@ -38,6 +45,12 @@ async def open_case(session: AsyncSession, data: CaseCreate, principal: Principa
     if household is None:
         raise DomainError("household_id", f"农户 {data.household_id} 不存在", "unknown_household")
     ensure_reach(principal, household.township, household.village)
+    running = (await session.exec(select(Identification.id).where(
+        Identification.household_id == household.id,
+        Identification.status == "in_progress"))).first()
+    if running is not None and running != identification_id and not platform:
+        raise Conflict(f"农户 {household.id} 的识别程序 {running} 正在进行，"
+                       "监测案件只能由该程序的县级确认开启")
     open_case_id = (await session.exec(select(Case.id).where(
         Case.household_id == household.id, Case.status == "open"))).first()
     if open_case_id is not None:
