@@ -9,7 +9,6 @@ from fastapi import Depends, HTTPException, Request
 from fangpin_common.auth import Principal, current_principal, require_roles
 from fangpin_employment.policy import EmploymentPolicy
 
-HR_BUREAU = "county.hrss"
 # The department grant (county file: department_grants) that reaches the employment data.
 EMPLOYMENT_GRANT = "employment"
 
