@@ -477,7 +477,8 @@ async def settled(apps: dict) -> dict[str, str]:
 # -- the matrix ---------------------------------------------------------------------------------
 
 @pytest.mark.timeout(1200)
-async def test_scope_matrix(database, nats_server):
+async def test_scope_matrix(database, private_nats):
+    """(A private nats-server: the seed's events must not reach later tests' consumers.)"""
     county = load_county(COUNTY_CONFIG)
     clock = SettableClock()
     clock.set_today(TODAY)
@@ -485,7 +486,7 @@ async def test_scope_matrix(database, nats_server):
                  "employment": (employment_app, EmploymentSettings),
                  "industry": (industry_app, IndustrySettings),
                  "notifications": (notifications_app, NotificationsSettings)}
-    apps = {name: make(settings_for(cls, database, nats_server.url), clock)
+    apps = {name: make(settings_for(cls, database, private_nats.url), clock)
             for name, (make, cls) in factories.items()}
     world = World()
     problems: list[str] = []

@@ -41,7 +41,9 @@ async def open_case(session: AsyncSession, data: CaseCreate, principal: Principa
     today = clock.today()
     if problem := rules.inclusion_date_problem(data.inclusion_date, today):
         raise DomainError("inclusion_date", problem, "future_date")
-    household = await session.get(Household, data.household_id, with_for_update=True)
+    # populate_existing: the caller may hold the row unlocked already (platform inclusions).
+    household = await session.get(Household, data.household_id, with_for_update=True,
+                                  populate_existing=True)
     if household is None:
         raise DomainError("household_id", f"农户 {data.household_id} 不存在", "unknown_household")
     ensure_reach(principal, household.township, household.village)
