@@ -4,7 +4,14 @@ helper deadline that passes becomes an overdue reminder — through JetStream, o
 from datetime import date, timedelta
 
 from fangpin_common.clock import SettableClock
-from fangpin_common.testing import auth, eventually, running, settings_for, token_for
+from fangpin_common.testing import (
+    auth,
+    confirmed_case,
+    eventually,
+    running,
+    settings_for,
+    token_for,
+)
 from fangpin_monitoring.households import rules
 from fangpin_monitoring.main import create_app as monitoring_app
 from fangpin_monitoring.settings import MonitoringSettings
@@ -40,11 +47,7 @@ async def test_case_to_reminders_and_overdue(database, private_nats):
     async with running(monitoring) as mon, running(notifications) as notes:
         household = (await mon.post("/api/v1/households", json=a_household(),
                                     headers=TOWNSHIP)).json()
-        r = await mon.post("/api/v1/cases", headers=TOWNSHIP, json={
-            "household_id": household["id"], "inclusion_date": TODAY.isoformat(),
-            "category": "突发严重困难户", "risk_types": ["因灾"]})
-        assert r.status_code == 201, r.text
-        case = r.json()
+        case = await confirmed_case(mon, household["id"], TODAY, "突发严重困难户", ["因灾"])
 
         township_inbox = await eventually(lambda: inbox(notes, TOWNSHIP))
         assert len(township_inbox) == 1

@@ -39,9 +39,13 @@ async def create_households(app, n: int) -> list[str]:
     return ids
 
 
+# Cases open through a platform inclusion (no route opens one directly).
+INCLUSIONS = "/api/v1/identifications/platform-inclusions"
+
+
 def case_for(household_id: str) -> dict:
-    return {"household_id": household_id, "inclusion_date": TODAY.isoformat(),
-            "category": "边缘易致贫户", "risk_types": ["因病"]}
+    return {"inclusions": [{"household_id": household_id, "inclusion_date": TODAY.isoformat(),
+                            "category": "边缘易致贫户", "risk_types": ["因病"]}]}
 
 
 async def count_handled(db, event_type: str) -> tuple[int, int]:

@@ -13,10 +13,18 @@ from fangpin_monitoring.settings import MonitoringSettings
 from fangpin_notifications.main import create_app as notifications_app
 from fangpin_notifications.settings import NotificationsSettings
 
-from .conftest import FAULT, TODAY, case_for, caught_up, count_handled, create_households
+from .conftest import (
+    FAULT,
+    INCLUSIONS,
+    TODAY,
+    case_for,
+    caught_up,
+    count_handled,
+    create_households,
+)
 
 pytestmark = FAULT
-TOWNSHIP = auth(token_for("township", "板榄镇"))
+PLATFORM = auth(token_for("platform"))
 CASES = 2000
 OPENED = "fangpin.monitoring.case.opened"
 
@@ -32,8 +40,8 @@ async def test_nats_killed_twice_while_cases_are_created(database, private_nats)
 
     async def create(household_id: str) -> None:
         nonlocal created
-        r = await mon.post("/api/v1/cases", json=case_for(household_id), headers=TOWNSHIP)
-        assert r.status_code == 201, r.text
+        r = await mon.post(INCLUSIONS, json=case_for(household_id), headers=PLATFORM)
+        assert r.status_code == 200, r.text
         created += 1
 
     async def outages() -> None:

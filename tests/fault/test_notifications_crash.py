@@ -27,10 +27,10 @@ from fangpin_monitoring.settings import MonitoringSettings
 from fangpin_notifications.inbox.models import Reminder
 from fangpin_notifications.settings import NotificationsSettings
 
-from .conftest import FAULT, TODAY, case_for, caught_up, create_households
+from .conftest import FAULT, INCLUSIONS, TODAY, case_for, caught_up, create_households
 
 pytestmark = FAULT
-TOWNSHIP = auth(token_for("township", "板榄镇"))
+PLATFORM = auth(token_for("platform"))
 COUNTY = auth(token_for("county"))
 CASES = 600
 OPENED = "fangpin.monitoring.case.opened"
@@ -107,7 +107,7 @@ async def test_notifications_killed_mid_stream(database, private_nats, tmp_path)
             households = await create_households(monitoring, CASES)
             for start in range(0, CASES, 20):
                 await asyncio.gather(*(
-                    mon.post("/api/v1/cases", json=case_for(h), headers=TOWNSHIP)
+                    mon.post(INCLUSIONS, json=case_for(h), headers=PLATFORM)
                     for h in households[start:start + 20]))
             # Started on a backlog (its durable consumer reads the stream from the start), so
             # that it cannot keep pace with the cases being opened and the kill finds it busy.

@@ -8,7 +8,14 @@ from sqlalchemy import select
 from fangpin_common.events import parse_event
 from fangpin_common.events.monitoring import HouseholdUpserted
 from fangpin_common.tables import AUDIT_LOG, OUTBOX
-from fangpin_common.testing import auth, eventually, running, settings_for, token_for
+from fangpin_common.testing import (
+    auth,
+    confirmed_case,
+    eventually,
+    running,
+    settings_for,
+    token_for,
+)
 from fangpin_industry.households import service
 from fangpin_industry.households.models import HouseholdIndustry, HouseholdView, Measure
 from fangpin_industry.main import create_app
@@ -122,10 +129,7 @@ async def test_coverage_from_households_arriving_as_events(both):
                                headers=CHANGAN_TOWN)).status_code == 403
 
     # the household becomes 脱贫不稳定户 under monitoring: still a 脱贫 household here
-    r = await monitoring.post("/api/v1/cases", headers=MONITORING_TOWNSHIP, json={
-        "household_id": ids[101], "inclusion_date": "2024-04-10", "category": "脱贫不稳定户",
-        "risk_types": ["因病"]})
-    assert r.status_code == 201, r.text
+    await confirmed_case(monitoring, ids[101], "2024-04-10", "脱贫不稳定户")
 
     async def reclassified():
         async with industry.app.state.db.session() as session:

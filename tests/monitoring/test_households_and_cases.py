@@ -5,12 +5,13 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from fangpin_common.tables import AUDIT_LOG, DEADLINES, OUTBOX
-from fangpin_common.testing import auth, eventually, token_for
+from fangpin_common.testing import auth, confirmed_case, eventually, token_for
 
 from .conftest import TODAY, household, member
 
 TOWNSHIP = auth(token_for("township", "板榄镇"))
 COUNTY = auth(token_for("county"))
+PLATFORM = auth(token_for("platform"))
 
 
 async def count(client, table) -> int:
@@ -109,11 +110,7 @@ async def test_one_person_one_household(monitoring):
 
 async def test_case_opens_deadlines_and_helper_meets_one(monitoring):
     h = (await monitoring.post("/api/v1/households", json=household(), headers=TOWNSHIP)).json()
-    r = await monitoring.post("/api/v1/cases", headers=TOWNSHIP, json={
-        "household_id": h["id"], "inclusion_date": TODAY.isoformat(),
-        "category": "边缘易致贫户", "risk_types": ["因病", "因学"]})
-    assert r.status_code == 201, r.text
-    case = r.json()
+    case = await confirmed_case(monitoring, h["id"], TODAY, "边缘易致贫户", ["因病", "因学"])
     assert {d["kind"]: d["due_on"] for d in case["deadlines"]} == {
         "case.helper": (TODAY + timedelta(days=5)).isoformat(),
         "case.plan": (TODAY + timedelta(days=10)).isoformat(),
@@ -134,16 +131,32 @@ async def test_bad_case_input_changes_nothing(monitoring):
     before = await settled_events_out(monitoring)
     good = {"household_id": h["id"], "inclusion_date": TODAY.isoformat(),
             "category": "边缘易致贫户", "risk_types": ["因病"]}
+    at = ["body", "inclusions", 0]
     cases = [
-        (good | {"household_id": "nope"}, ["body", "household_id"]),
+        (good | {"household_id": "nope"}, [*at, "household_id"]),
         (good | {"inclusion_date": (TODAY + timedelta(days=1)).isoformat()},
-         ["body", "inclusion_date"]),
-        (good | {"risk_types": ["因懒"]}, ["body", "risk_types", 0]),
-        (good | {"category": "一般农户"}, ["body", "category"]),
+         [*at, "inclusion_date"]),
+        (good | {"risk_types": ["因懒"]}, [*at, "risk_types", 0]),
+        (good | {"category": "一般农户"}, [*at, "category"]),
     ]
     for body, loc in cases:
-        r = await monitoring.post("/api/v1/cases", json=body, headers=TOWNSHIP)
+        r = await monitoring.post("/api/v1/identifications/platform-inclusions",
+                                  json={"inclusions": [body]}, headers=PLATFORM)
         assert r.status_code == 422, r.text
         assert r.json()["detail"][0]["loc"] == loc
     assert await settled_events_out(monitoring) == before
     assert await count(monitoring, DEADLINES) == 0
+
+
+async def test_no_route_opens_a_case_directly(monitoring):
+    """A case opens through the county's confirmation of an identification or a platform
+    inclusion only: a direct opening would orphan a running identification (M1)."""
+    h = (await monitoring.post("/api/v1/households", json=household(), headers=TOWNSHIP)).json()
+    for headers in (TOWNSHIP, COUNTY, PLATFORM):
+        r = await monitoring.post("/api/v1/cases", headers=headers, json={
+            "household_id": h["id"], "inclusion_date": TODAY.isoformat(),
+            "category": "边缘易致贫户", "risk_types": ["因病"]})
+        assert r.status_code == 405, r.text
+    assert await count(monitoring, DEADLINES) == 0
+    read = (await monitoring.get(f"/api/v1/households/{h['id']}", headers=TOWNSHIP)).json()
+    assert read["category"] == household()["category"]

@@ -13,6 +13,7 @@ from fangpin_monitoring.households.models import MAX_MEMBERS
 from .conftest import household, member, resident_id
 
 TOWNSHIP = auth(token_for("township", "板榄镇"))
+PLATFORM = auth(token_for("platform"))
 COUNTY = auth(token_for("county"))
 SOURCE = "自主申报"
 FULL_WIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
@@ -85,9 +86,10 @@ async def test_full_width_digits_are_normalised_before_validation(monitoring):
 async def test_risk_types_are_bounded_by_how_many_there_are(monitoring):
     created = (await monitoring.post("/api/v1/households", headers=TOWNSHIP,
                                      json=household())).json()
-    r = await monitoring.post("/api/v1/cases", headers=TOWNSHIP, json={
-        "household_id": created["id"], "inclusion_date": "2024-04-10",
-        "category": "边缘易致贫户", "risk_types": ["因病"] * 5000})
+    r = await monitoring.post("/api/v1/identifications/platform-inclusions", headers=PLATFORM,
+                              json={"inclusions": [{
+                                  "household_id": created["id"], "inclusion_date": "2024-04-10",
+                                  "category": "边缘易致贫户", "risk_types": ["因病"] * 5000}]})
     assert r.status_code == 422
     assert r.json()["detail"][0]["msg"] == "风险类型最多 11 项，收到 5000 项"
 

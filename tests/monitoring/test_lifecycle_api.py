@@ -8,7 +8,7 @@ import pytest
 from fangpin_common.clock import SettableClock
 from fangpin_common.county import load_county
 from fangpin_common.tables import DEADLINES, OUTBOX
-from fangpin_common.testing import COUNTY_CONFIG, running, settings_for
+from fangpin_common.testing import COUNTY_CONFIG, confirmed_case, running, settings_for
 from fangpin_monitoring.cases.models import Case
 from fangpin_monitoring.main import create_app
 from fangpin_monitoring.settings import MonitoringSettings
@@ -227,11 +227,7 @@ async def test_platform_inclusions_are_idempotent_and_checked_whole(monitoring):
 
 async def included_case(client, serial: int, labour="普通劳动力", members=None) -> dict:
     h = await new_household(client, serial, labour=labour, members=members)
-    r = await client.post("/api/v1/cases", headers=COUNTY, json={
-        "household_id": h["id"], "inclusion_date": TODAY.isoformat(),
-        "category": "边缘易致贫户", "risk_types": ["因病"]})
-    assert r.status_code == 201, r.text
-    return r.json()
+    return await confirmed_case(client, h["id"], TODAY)
 
 
 async def test_plans_follow_the_labour_rule_and_violations_are_listed(monitoring):
@@ -265,19 +261,24 @@ async def test_plans_follow_the_labour_rule_and_violations_are_listed(monitoring
     assert (await monitoring.post(url, json={"summary": "计划", "measures": [industry]},
                                   headers=OTHER_TOWNSHIP)).status_code == 403
 
+    # The county file gives the plan to the township (and county), not the village.
     r = await monitoring.post(url, json={"summary": "发展养殖", "measures": [industry, safety]},
                               headers=VILLAGE)
+    assert r.status_code == 403 and "村级不能办理" in r.json()["detail"]
+    assert await state(monitoring) == before
+    r = await monitoring.post(url, json={"summary": "发展养殖", "measures": [industry, safety]},
+                              headers=TOWNSHIP)
     assert r.status_code == 201
     assert r.json()["measures"][0]["responsible_unit_name"] == "县农业农村局"
     assert (await monitoring.post(url, json={"summary": "再来", "measures": [industry]},
-                                  headers=VILLAGE)).status_code == 409
-    r = await monitoring.post(f"/api/v1/cases/{unable['id']}/plan", headers=VILLAGE,
+                                  headers=TOWNSHIP)).status_code == 409
+    r = await monitoring.post(f"/api/v1/cases/{unable['id']}/plan", headers=TOWNSHIP,
                               json={"summary": "兜底", "measures": [industry]})
     assert r.status_code == 422 and "兜底保障" in r.json()["detail"][0]["msg"]
-    r = await monitoring.post(f"/api/v1/cases/{unable['id']}/plan", headers=VILLAGE,
+    r = await monitoring.post(f"/api/v1/cases/{unable['id']}/plan", headers=TOWNSHIP,
                               json={"summary": "兜底", "measures": [safety]})
     assert r.status_code == 201
-    r = await monitoring.post(f"/api/v1/cases/{weak['id']}/plan", headers=VILLAGE,
+    r = await monitoring.post(f"/api/v1/cases/{weak['id']}/plan", headers=TOWNSHIP,
                               json={"summary": "临时救助", "measures": [
                                   {"measure_type": "临时救助",
                                    "responsible_unit": "county.civil_affairs"}]})
@@ -288,30 +289,30 @@ async def test_plans_follow_the_labour_rule_and_violations_are_listed(monitoring
     measure_id = measure["id"]
     assert measure["revision"] == 1
     r = await monitoring.patch(f"/api/v1/cases/{able['id']}/measures/{measure_id}",
-                               headers=VILLAGE, json={"status": "cancelled",
+                               headers=TOWNSHIP, json={"status": "cancelled",
                                                       "end_on": TODAY.isoformat()})
     assert r.status_code == 428  # based on which revision?
     r = await monitoring.patch(f"/api/v1/cases/{able['id']}/measures/{measure_id}",
-                               headers=VILLAGE | {"If-Match": '"1"'},
+                               headers=TOWNSHIP | {"If-Match": '"1"'},
                                json={"status": "cancelled", "end_on": TODAY.isoformat()})
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
     assert r.headers["etag"] == '"2"'
     # Another clerk, from the copy read before: 412, the cancellation stays.
     r = await monitoring.patch(f"/api/v1/cases/{able['id']}/measures/{measure_id}",
-                               headers=VILLAGE, json={"status": "in_progress", "revision": 1})
+                               headers=TOWNSHIP, json={"status": "in_progress", "revision": 1})
     assert r.status_code == 412 and "措施状态" in r.json()["detail"]["msg"]
     for body, loc in [({"status": None}, ["body", "status"]),
                       ({"end_on": "2024-01-01"}, ["body", "end_on"]),
                       ({"responsible_unit": "x.y"}, ["body", "responsible_unit"])]:
         r = await monitoring.patch(f"/api/v1/cases/{able['id']}/measures/{measure_id}",
-                                   headers=VILLAGE, json=body | {"revision": 2})
+                                   headers=TOWNSHIP, json=body | {"revision": 2})
         assert r.status_code == 422 and r.json()["detail"][0]["loc"] == loc, r.text
     listed = (await monitoring.get("/api/v1/plans/labour-violations", headers=TOWNSHIP)).json()
     assert sorted((v["case_id"], v["severity"]) for v in listed) == sorted(
         [(able["id"], "error"), (weak["id"], "warning")])
     assert (await monitoring.get("/api/v1/plans/labour-violations",
                                  headers=OTHER_TOWNSHIP)).json() == []
-    r = await monitoring.post(f"/api/v1/cases/{able['id']}/measures", headers=VILLAGE,
+    r = await monitoring.post(f"/api/v1/cases/{able['id']}/measures", headers=TOWNSHIP,
                               json={"measure_type": "小额信贷",
                                     "responsible_unit": "county.finance"})
     assert r.status_code == 201
@@ -533,9 +534,7 @@ async def test_clues_from_visits_follow_the_same_lifecycle(monitoring):
                                    headers=TOWNSHIP)).json()
     assert [i["id"] for i in listed] == [ident["id"]]
     # A household already monitored is not identified twice: the township dismisses instead.
-    r = await monitoring.post("/api/v1/cases", headers=COUNTY, json={
-        "household_id": other["id"], "inclusion_date": TODAY.isoformat(),
-        "category": "边缘易致贫户", "risk_types": ["因病"]})
+    await confirmed_case(monitoring, other["id"], TODAY)
     clue = await monitoring.post("/api/v1/warnings", headers=COUNTY,
                                  json={**good, "household_id": other["id"]})
     r = await monitoring.post(f"/api/v1/warnings/{clue.json()['id']}/verification",
@@ -549,8 +548,8 @@ async def test_measures_and_rounds_refuse_bad_input_without_change(monitoring):
     case = await included_case(monitoring, 1)
     url = f"/api/v1/cases/{case['id']}/measures"
     industry = {"measure_type": "产业帮扶", "responsible_unit": "county.agriculture"}
-    assert (await monitoring.post(url, json=industry, headers=VILLAGE)).status_code == 409
-    await monitoring.post(f"/api/v1/cases/{case['id']}/plan", headers=VILLAGE,
+    assert (await monitoring.post(url, json=industry, headers=TOWNSHIP)).status_code == 409
+    await monitoring.post(f"/api/v1/cases/{case['id']}/plan", headers=TOWNSHIP,
                           json={"summary": "养鸡", "measures": [industry]})
     before = await state(monitoring)
     for body, loc in [({**industry, "responsible_unit": "county.moon"},
@@ -558,7 +557,7 @@ async def test_measures_and_rounds_refuse_bad_input_without_change(monitoring):
                       ({**industry, "start_on": "2030-01-01"}, ["body", "start_on"]),
                       ({**industry, "amount_fen": -5}, ["body", "amount_fen"]),
                       ({"responsible_unit": "county.agriculture"}, ["body", "measure_type"])]:
-        r = await monitoring.post(url, json=body, headers=VILLAGE)
+        r = await monitoring.post(url, json=body, headers=TOWNSHIP)
         assert r.status_code == 422 and r.json()["detail"][0]["loc"] == loc, r.text
     for body in ({"period": "2024-00"}, {"period": "2025-01"}, {}):
         r = await monitoring.post("/api/v1/income/collection-rounds", json=body, headers=COUNTY)

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from openpyxl import load_workbook
 
-from fangpin_common.testing import auth, token_for
+from fangpin_common.testing import auth, confirmed_case, token_for
 from fangpin_monitoring.reports import rules
 
 from .households_kit import COUNTY, person, quiet_app, start
@@ -60,9 +60,7 @@ async def build_county(client) -> dict[str, str]:
             "visitor_name": "网格员", "leaflet_explained": True, "risk_found": False}))
 
     async def case(household_id: str, inclusion: str) -> str:
-        return (await ok(await client.post("/api/v1/cases", headers=COUNTY, json={
-            "household_id": household_id, "inclusion_date": inclusion,
-            "category": "边缘易致贫户", "risk_types": ["因病"]})))["id"]
+        return (await confirmed_case(client, household_id, inclusion))["id"]
 
     async def helper(case_id: str) -> None:
         await ok(await client.post(f"/api/v1/cases/{case_id}/helpers", headers=COUNTY,

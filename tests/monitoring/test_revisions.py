@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from fangpin_common.tables import AUDIT_LOG
-from fangpin_common.testing import auth, token_for
+from fangpin_common.testing import auth, confirmed_case, token_for
 
 from .conftest import household, member
 
@@ -104,11 +104,8 @@ async def test_concurrent_writes_with_the_same_if_match_exactly_one_wins(monitor
 async def test_a_case_shows_its_revision_as_etag(monitoring):
     created = (await monitoring.post("/api/v1/households", headers=TOWNSHIP,
                                      json=household())).json()
-    r = await monitoring.post("/api/v1/cases", headers=TOWNSHIP, json={
-        "household_id": created["id"], "inclusion_date": "2024-04-10",
-        "category": "边缘易致贫户", "risk_types": ["因病"]})
-    assert r.status_code == 201 and r.headers["etag"] == '"1"'
-    read = await monitoring.get(f"/api/v1/cases/{r.json()['id']}", headers=TOWNSHIP)
+    case = await confirmed_case(monitoring, created["id"], "2024-04-10")
+    read = await monitoring.get(f"/api/v1/cases/{case['id']}", headers=TOWNSHIP)
     assert read.headers["etag"] == '"1"' and read.json()["revision"] == 1
     # Opening the case changed the household (now 监测户): its revision moved on.
     household_now = await monitoring.get(f"/api/v1/households/{created['id']}",

@@ -148,7 +148,7 @@ async def life(client, clock: SettableClock, events: Stream) -> None:
 
     # 5. The plan on day 7 (within 10): a developmental measure, as the father can work.
     clock.set_today(inclusion + timedelta(days=7))
-    r = await client.post(f"/api/v1/cases/{case_id}/plan", headers=VILLAGE, json={
+    r = await client.post(f"/api/v1/cases/{case_id}/plan", headers=TOWNSHIP, json={
         "summary": "劝返复学，发展金桔种植", "helper_id": helper_id, "measures": [
             {"measure_type": "教育资助", "responsible_unit": "county.education"},
             {"measure_type": "产业帮扶", "responsible_unit": "county.agriculture",
@@ -159,7 +159,7 @@ async def life(client, clock: SettableClock, events: Stream) -> None:
     [filed] = await events.expect("case.plan_filed")
     assert filed.data.late is False and filed.data.developmental == 1
     clock.set_today(inclusion + timedelta(days=8))
-    r = await client.post(f"/api/v1/cases/{case_id}/measures", headers=VILLAGE, json={
+    r = await client.post(f"/api/v1/cases/{case_id}/measures", headers=TOWNSHIP, json={
         "measure_type": "技能培训", "responsible_unit": "county.hrss"})
     assert r.status_code == 201, r.text
     [added] = await events.expect("case.measure_added")

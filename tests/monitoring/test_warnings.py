@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from fangpin_common.testing import running, settings_for
+from fangpin_common.testing import confirmed_case, running, settings_for
 from fangpin_monitoring.main import create_app
 from fangpin_monitoring.settings import MonitoringSettings
 from fangpin_monitoring.warnings.models import RiskWarning
@@ -203,10 +203,7 @@ async def test_bad_files_are_refused_whole_and_change_nothing(monitoring):
 
 async def test_outside_the_system_lists_unmonitored_low_income_people(monitoring):
     monitored = await new_household(monitoring, 1)
-    r = await monitoring.post("/api/v1/cases", headers=COUNTY, json={
-        "household_id": monitored["id"], "inclusion_date": TODAY.isoformat(),
-        "category": "边缘易致贫户", "risk_types": ["因病"]})
-    assert r.status_code == 201
+    await confirmed_case(monitoring, monitored["id"], TODAY)
     outside = await new_household(monitoring, 2)
     await new_household(monitoring, 3, township="长安镇", village="城东村")
     rows = [[person_id(1), "甲", "低保户"], [person_id(2), "乙", "低保边缘"],

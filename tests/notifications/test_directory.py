@@ -79,7 +79,11 @@ async def test_seed_edit_and_persist(database, nats_server, tmp_path):
         assert (await client.post("/api/v1/directory/units", headers=COUNTY, json={
             "code": TOWNSHIP_UNIT, "name": "x", "level": "township"})).status_code == 409
         app = client._transport.app
-        assert await count(app, AUDIT_LOG) == 3  # two unit changes and one person
+        # two unit changes and one person; the county's full view of the paired unit's
+        # numbers (the first listing) is recorded as a full read
+        assert await count(app, AUDIT_LOG, AUDIT_LOG.c.action != "read_full") == 3
+        assert await count(app, AUDIT_LOG, AUDIT_LOG.c.action == "read_full",
+                           AUDIT_LOG.c.entity_id == "paired.power_supply") == 1
 
     # Restarted with the same file: the edits stay, the seed does not undo them.
     async with running(create_app(settings)) as client:

@@ -1,8 +1,10 @@
-"""Audit trail: every change to a household or case records who, when, what, before and after."""
+"""Audit trail: every change records who, when, what, before and after; every full read of a
+resident ID or phone number records who saw whose, and when (action "read_full")."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -49,3 +51,19 @@ async def history(session: AsyncSession, entity_type: str, entity_id: str) -> li
         select(AUDIT_LOG).where(AUDIT_LOG.c.entity_type == entity_type,
                                 AUDIT_LOG.c.entity_id == entity_id).order_by(AUDIT_LOG.c.id))
     return [dict(r._mapping) for r in rows]
+
+
+FULL_READ = "read_full"
+
+
+async def full_read(session: AsyncSession, principal: Principal, entity_type: str,
+                    entity_ids: Iterable[str | None], what: str = "id_number,phone",
+                    now: datetime | None = None) -> None:
+    """Record that `principal` was shown the full resident IDs / phones of these entities
+    (nothing when its role sees them masked): one entry per entity."""
+    if not principal.sees_identity_numbers:
+        return
+    ids = list(dict.fromkeys(i for i in entity_ids if i))
+    await record_many(session, principal, [
+        {"entity_type": entity_type, "entity_id": i, "action": FULL_READ, "before": None,
+         "after": {"fields": what}} for i in ids], now or datetime.now(UTC))

@@ -1,7 +1,10 @@
 """Bearer JWT with a role and a scope: county, township, village, department, platform.
 
-A township token reaches its township only, a village token its village; department and
-platform tokens reach what their data sharing covers (checked by the routes that serve them).
+A township token reaches its township only, a village token its village, a county or platform
+token everything; a department token reaches only what its grant in the county file names
+(fangpin_common.grants), through the same functions: `can_reach` / `ensure_reach` for one row,
+`reach_clause` / `within_reach` for lists, exports and feeds. A department the county file
+does not list is refused everywhere.
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ from typing import Annotated, Any, Literal
 import jwt
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ValidationError
-from sqlalchemy import and_
+from pydantic import BaseModel, PrivateAttr, ValidationError
+from sqlalchemy import and_, false
 
+from fangpin_common.grants import DEFAULT_FULL_IDENTITY_ROLES, Grant
 from fangpin_common.settings import ServiceSettings
 
 Role = Literal["county", "township", "village", "department", "platform"]
@@ -28,8 +32,20 @@ class Principal(BaseModel):
     township: str | None = None
     village: str | None = None
     department: str | None = None
+    # Set from the county file when the request is authenticated (`bind`), never from the token.
+    _grants: dict[str, Grant] = PrivateAttr(default_factory=dict)
+    _full_identity_roles: tuple[str, ...] = PrivateAttr(default=DEFAULT_FULL_IDENTITY_ROLES)
 
-    def can_reach(self, township: str | None, village: str | None = None) -> bool:
+    @property
+    def department_code(self) -> str | None:
+        return self.department or self.unit if self.role == "department" else None
+
+    def grant(self, resource: str) -> Grant | None:
+        """A department's grant for a resource; None when it has none (or is no department)."""
+        return self._grants.get(resource) if self.role == "department" else None
+
+    def can_reach(self, township: str | None, village: str | None = None, *,
+                  resource: str | None = None, row: Any = None) -> bool:
         if self.role in ("county", "platform"):
             return True
         if self.role == "township":
@@ -37,12 +53,29 @@ class Principal(BaseModel):
         if self.role == "village":
             return village is not None and village == self.village and (
                 self.township is None or township == self.township)
+        if self.role == "department" and resource is not None:
+            grant = self.grant(resource)
+            return grant is not None and (row is None or grant.matches(row, self.department_code))
         return False
 
     @property
     def sees_identity_numbers(self) -> bool:
         """Resident ID numbers and phones appear unmasked only for these roles."""
-        return self.role in ("county", "township", "platform")
+        return self.role in self._full_identity_roles
+
+
+def bind(principal: Principal, county: Any) -> Principal:
+    """Attach what the county file says of this principal: a department's grant (403 for a
+    department the file does not list) and whether it sees identity numbers in full."""
+    principal._full_identity_roles = tuple(county.full_identity_roles)
+    if principal.role == "department":
+        grants = county.department_grants.get(principal.department_code or "")
+        if grants is None:
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                detail=f"部门 {principal.department_code or '（未指定）'} "
+                                       "没有数据共享授权")
+        principal._grants = dict(grants)
+    return principal
 
 
 def issue_token(settings: ServiceSettings, principal: Principal, ttl: timedelta | None = None,
@@ -78,9 +111,10 @@ async def current_principal(
     if credentials is None:
         raise _unauthorised("缺少访问令牌（Authorization: Bearer …）")
     try:
-        return decode_token(request.app.state.settings, credentials.credentials)
+        principal = decode_token(request.app.state.settings, credentials.credentials)
     except (jwt.PyJWTError, ValidationError) as exc:
         raise _unauthorised(f"访问令牌无效：{exc}") from exc
+    return bind(principal, request.app.state.county)
 
 
 def require_roles(*roles: str):
@@ -93,27 +127,76 @@ def require_roles(*roles: str):
     return check
 
 
-def ensure_reach(principal: Principal, township: str | None, village: str | None = None) -> None:
-    if not principal.can_reach(township, village):
+def ensure_reach(principal: Principal, township: str | None, village: str | None = None, *,
+                 resource: str | None = None, row: Any = None) -> None:
+    if not principal.can_reach(township, village, resource=resource, row=row):
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="无权访问本辖区以外的数据")
 
 
-def reach_clause(principal: Principal, township: Any, village: Any) -> Any | None:
-    """What `can_reach` lets a township or a village token see, as a SQL condition on the given
-    township and village columns; None for the roles that see every area (county, platform)
-    or whose limit is not an area (department: the caller decides)."""
+def _column(entity: Any, name: str) -> Any:
+    columns = getattr(entity, "c", None)  # a Table / subquery, else an ORM class
+    return columns[name] if columns is not None else getattr(entity, name)
+
+
+def reach_clause(principal: Principal, township: Any, village: Any, *,
+                 resource: str | None = None, entity: Any = None) -> Any | None:
+    """What `can_reach` lets the token see, as a SQL condition on the given township and
+    village columns; None for the roles that see every area (county, platform). A department
+    gets its grant's condition on `entity`'s columns for `resource`, or a condition that holds
+    for no row: its limit is decided here, never by the caller."""
     if principal.role == "township":
         return township == principal.township
     if principal.role == "village":
         clause = village == principal.village
         return and_(township == principal.township, clause) if principal.township else clause
-    return None
+    if principal.role in ("county", "platform"):
+        return None
+    grant = principal.grant(resource) if resource else None
+    if grant is None:
+        return false()
+    if entity is None:
+        if grant.where:
+            raise ValueError(f"grant for {resource!r} has conditions but no entity was given")
+        return None
+    conditions = [_column(entity, column).in_(values)
+                  for column, values in grant.conditions(principal.department_code).items()]
+    return and_(*conditions) if conditions else None
 
 
-def within_reach(query: Any, principal: Principal, township: Any, village: Any) -> Any:
-    """`query` limited to the token's area (reach_clause)."""
-    clause = reach_clause(principal, township, village)
+def within_reach(query: Any, principal: Principal, township: Any, village: Any, *,
+                 resource: str | None = None, entity: Any = None) -> Any:
+    """`query` limited to what the token reaches (reach_clause)."""
+    clause = reach_clause(principal, township, village, resource=resource, entity=entity)
     return query if clause is None else query.where(clause)
+
+
+def project(principal: Principal, resource: str, record: dict[str, Any]) -> dict[str, Any]:
+    """A record as the token may see it: a department only the fields its grant names."""
+    grant = principal.grant(resource)
+    return grant.project(record) if grant is not None else record
+
+
+def projected(principal: Principal, resource: str, data: Any) -> Any:
+    """A route's result as the token may see it: unchanged, or (a department whose grant names
+    fields) a JSON response of the projected record(s), bypassing the full response model."""
+    grant = principal.grant(resource)
+    if grant is None or grant.fields is None:
+        return data
+    from fastapi.encoders import jsonable_encoder
+    from fastapi.responses import JSONResponse
+
+    encoded = jsonable_encoder(data)
+    if isinstance(encoded, list):
+        return JSONResponse([grant.project(r) for r in encoded])
+    return JSONResponse(grant.project(encoded))
+
+
+def shown_id_number(principal: Principal, value: str | None) -> str | None:
+    return value if principal.sees_identity_numbers else mask_id_number(value)
+
+
+def shown_phone(principal: Principal, value: str | None) -> str | None:
+    return value if principal.sees_identity_numbers else mask_phone(value)
 
 
 def mask_id_number(value: str | None) -> str | None:

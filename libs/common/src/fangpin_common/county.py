@@ -23,7 +23,14 @@ from pydantic import (
 )
 
 from fangpin_common.deadlines import DeadlineRule
+from fangpin_common.grants import (
+    DEFAULT_AUTHORITY,
+    DEFAULT_FULL_IDENTITY_ROLES,
+    DepartmentGrant,
+    authority_roles,
+)
 
+_ROLES = ("county", "township", "village", "department", "platform")
 UnitLevel = Literal["county", "department", "township", "village", "paired"]
 
 
@@ -202,6 +209,14 @@ class County(_Model):
     settings: dict[str, Any] = Field(default_factory=dict)
     # Industry assistance (annex 2): read and checked by the industry service.
     industry: dict[str, Any] = Field(default_factory=dict)
+    # What each department may read (its data-sharing grant); a department not listed reads
+    # nothing and its tokens are refused everywhere.
+    department_grants: dict[str, DepartmentGrant] = Field(default_factory=dict)
+    # Who may do which act (plan, assessment, procedure steps …): act → roles.
+    authority: dict[str, list[str]] = Field(default_factory=dict)
+    # Roles that see resident ID numbers and phone numbers in full (each full read audited).
+    full_identity_roles: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_FULL_IDENTITY_ROLES))
 
     @model_validator(mode="after")
     def _consistent(self) -> County:
@@ -214,6 +229,16 @@ class County(_Model):
         for u in self.units:
             if u.parent and u.parent not in unit_codes:
                 raise ValueError(f"unit {u.code}: parent {u.parent!r} is not a unit")
+        for act, roles in self.authority.items():
+            if act not in DEFAULT_AUTHORITY:
+                raise ValueError(f"authority: unknown act {act!r} (known: "
+                                 f"{', '.join(DEFAULT_AUTHORITY)})")
+            for role in roles:
+                if role not in _ROLES:
+                    raise ValueError(f"authority.{act}: unknown role {role!r}")
+        for role in self.full_identity_roles:
+            if role not in _ROLES:
+                raise ValueError(f"full_identity_roles: unknown role {role!r}")
         known = set(codes) | {t.name for t in self.townships}
         for target in self.transfer_targets:
             if target.township not in known:
@@ -253,6 +278,12 @@ class County(_Model):
         if conf is None:
             return DeadlineRule(kind, default_days, default_warn, default_months)
         return DeadlineRule(kind, conf.days, conf.warn_days, conf.months)
+
+    def may(self, role: str, act: str) -> bool:
+        return role in authority_roles(self.authority, act)
+
+    def roles_for(self, act: str) -> tuple[str, ...]:
+        return authority_roles(self.authority, act)
 
     def business_date_is_valid(self, day: date, today: date) -> bool:
         return day <= today

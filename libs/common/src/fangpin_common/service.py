@@ -23,7 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 from sqlalchemy import func, insert, select, update
 
-from fangpin_common import audit, migrations
+from fangpin_common import audit, audit_api, migrations
 from fangpin_common.auth import Principal, require_roles
 from fangpin_common.bus import Bus
 from fangpin_common.clock import Clock
@@ -154,6 +154,7 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None 
     app.middleware("http")(metrics.middleware())
     install_error_handlers(app)
     app.include_router(operations_router())
+    app.include_router(audit_api.router())
     for router in spec.routers:
         app.include_router(router)
     return app

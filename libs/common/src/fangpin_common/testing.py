@@ -224,3 +224,23 @@ async def eventually(check: Callable[[], Any], timeout: float = 20.0,
         if loop.time() > end:
             raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
         await asyncio.sleep(interval)
+
+
+async def confirmed_case(monitoring: httpx.AsyncClient, household_id: str, inclusion_date: Any,
+                         category: str = "边缘易致贫户", risk_types: list[str] | None = None,
+                         *, settings: ServiceSettings | None = None) -> dict:
+    """A monitoring case as the system opens one without a local procedure: the provincial
+    platform's inclusion (there is no route that opens a case directly). Returns the case as
+    the county reads it."""
+    day = inclusion_date if isinstance(inclusion_date, str) else inclusion_date.isoformat()
+    r = await monitoring.post(
+        "/api/v1/identifications/platform-inclusions",
+        headers=auth(token_for("platform", settings=settings)),
+        json={"inclusions": [{"household_id": household_id, "inclusion_date": day,
+                              "category": category, "risk_types": risk_types or ["因病"]}]})
+    assert r.status_code == 200, r.text
+    case_id = r.json()[0]["case_id"]
+    r = await monitoring.get(f"/api/v1/cases/{case_id}",
+                             headers=auth(token_for("county", settings=settings)))
+    assert r.status_code == 200, r.text
+    return r.json()

@@ -9,7 +9,8 @@ from fastapi import Depends, HTTPException, Request
 from fangpin_common.auth import Principal, current_principal, require_roles
 from fangpin_employment.policy import EmploymentPolicy
 
-HR_BUREAU = "county.hrss"
+# The department grant (county file: department_grants) that reaches the employment data.
+EMPLOYMENT_GRANT = "employment"
 
 
 def policy(request: Request) -> EmploymentPolicy:
@@ -25,8 +26,8 @@ TownshipOrCounty = Annotated[Principal, Depends(require_roles("county", "townshi
 
 
 async def no_other_department(principal: Annotated[Principal, Depends(current_principal)]) -> None:
-    """Department tokens reach employment data only for the HR bureau (its data sharing)."""
-    if principal.role == "department" and HR_BUREAU not in (principal.department, principal.unit):
+    """Department tokens reach employment data only through their grant (the HR bureau's)."""
+    if principal.role == "department" and principal.grant(EMPLOYMENT_GRANT) is None:
         raise HTTPException(403, detail="本部门无权访问就业帮扶数据")
 
 

@@ -23,7 +23,9 @@ IndustryDep = Annotated[IndustryConfig, Depends(industry_config)]
 
 
 def is_industry_department(principal: Principal, config: IndustryConfig) -> bool:
-    return principal.role == "department" and bool(
+    """An industry bureau (industry.departments) whose grant in the county file names the
+    industry data: both, so that the grant decides what a department reads."""
+    return principal.role == "department" and principal.grant("industry") is not None and bool(
         {principal.department, principal.unit} & set(config.departments))
 
 

@@ -31,8 +31,9 @@ class Procedure:
         return self.steps[len(done)] if len(done) < len(self.steps) else None
 
     def transition(self, status: str, done: tuple[str, ...], step: str,
-                   role: str) -> Refusal | None:
-        """Why `step` cannot be recorded now by `role`, or None: the order is enforced here."""
+                   role: str, roles: tuple[str, ...] | None = None) -> Refusal | None:
+        """Why `step` cannot be recorded now by `role`, or None: the order is enforced here.
+        `roles`: who does the step, from the county file's authority (default `self.roles`)."""
         names = self.step_names
         if status != "in_progress":
             label = self.closed_labels.get(status, status)
@@ -44,8 +45,9 @@ class Procedure:
                                "step_done")
             return Refusal("step", f"步骤顺序错误：当前应进行“{names[expected]}”，"
                                    f"不能直接进行“{names[step]}”", "step_order")
-        if role not in self.roles[step]:
-            who = "、".join(ROLE_NAMES[r] for r in self.roles[step])
+        allowed = self.roles[step] if roles is None else roles
+        if role not in allowed:
+            who = "、".join(ROLE_NAMES[r] for r in allowed)
             return Refusal("step", f"“{names[step]}”由{who}级办理，"
                                    f"{ROLE_NAMES.get(role, role)}级不能办理", "step_role")
         return None

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path
 from fangpin_common import export
 from fangpin_common.auth import Principal, current_principal
 from fangpin_common.deps import ClockDep, CountyDep, SessionDep
-from fangpin_employment.deps import HR_BUREAU
+from fangpin_employment.deps import EMPLOYMENT_GRANT
 from fangpin_employment.sharing import rules, service
 from fangpin_employment.sharing.models import ShareRead
 
@@ -15,8 +15,7 @@ router = APIRouter(prefix="/api/v1/sharing", tags=["quarterly sharing"])
 
 async def hr_or_county(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     """The county (revitalisation bureau) shares; the HR bureau's department token reads."""
-    if principal.role == "county" or (principal.role == "department" and HR_BUREAU in (
-            principal.department, principal.unit)):
+    if principal.role == "county" or principal.grant(EMPLOYMENT_GRANT) is not None:
         return principal
     raise HTTPException(403, detail="仅县级及县人力资源和社会保障局可读取共享数据")
 

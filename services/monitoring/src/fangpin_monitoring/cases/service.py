@@ -7,7 +7,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from fangpin_common import audit, outbox
-from fangpin_common.auth import Principal, ensure_reach, within_reach
+from fangpin_common.auth import Principal, ensure_reach, shown_phone, within_reach
 from fangpin_common.clock import Clock
 from fangpin_common.county import County
 from fangpin_common.deadlines import find_deadline, meet_deadline, open_deadline
@@ -27,17 +27,32 @@ from fangpin_monitoring.cases.models import (
 )
 from fangpin_monitoring.households import service as households
 from fangpin_monitoring.households.models import Household
+from fangpin_monitoring.identification.models import Identification
 
 
 async def open_case(session: AsyncSession, data: CaseCreate, principal: Principal,
-                    county: County, clock: Clock) -> Case:
+                    county: County, clock: Clock, *, identification_id: str | None = None,
+                    platform: bool = False) -> Case:
+    """Open a case: through the county's confirmation of the identification
+    `identification_id`, or a platform inclusion (which supersedes a running identification).
+    No other way in, so that no identification is left running beside a case (M1)."""
+    if identification_id is None and not platform:
+        raise ValueError("a case opens through an identification or a platform inclusion")
     today = clock.today()
     if problem := rules.inclusion_date_problem(data.inclusion_date, today):
         raise DomainError("inclusion_date", problem, "future_date")
-    household = await session.get(Household, data.household_id, with_for_update=True)
+    # populate_existing: the caller may hold the row unlocked already (platform inclusions).
+    household = await session.get(Household, data.household_id, with_for_update=True,
+                                  populate_existing=True)
     if household is None:
         raise DomainError("household_id", f"农户 {data.household_id} 不存在", "unknown_household")
     ensure_reach(principal, household.township, household.village)
+    running = (await session.exec(select(Identification.id).where(
+        Identification.household_id == household.id,
+        Identification.status == "in_progress"))).first()
+    if running is not None and running != identification_id and not platform:
+        raise Conflict(f"农户 {household.id} 的识别程序 {running} 正在进行，"
+                       "监测案件只能由该程序的县级确认开启")
     open_case_id = (await session.exec(select(Case.id).where(
         Case.household_id == household.id, Case.status == "open"))).first()
     if open_case_id is not None:
@@ -106,14 +121,19 @@ async def get_case(session: AsyncSession, case_id: str, principal: Principal) ->
     return case
 
 
-async def read_case(session: AsyncSession, case: Case) -> CaseRead:
+async def read_case(session: AsyncSession, case: Case, principal: Principal) -> CaseRead:
+    """The case with its helpers (phones masked unless the role sees them; full reads audited)
+    and deadlines."""
     helpers = (await session.exec(select(Helper).where(Helper.case_id == case.id)
                                   .order_by(Helper.assigned_on))).all()
     deadlines = (await session.execute(sa_select(DEADLINES).where(
         DEADLINES.c.subject_id == case.id).order_by(DEADLINES.c.due_on))).all()
+    if any(h.phone for h in helpers):
+        await audit.full_read(session, principal, "case", [case.id], "helper.phone")
     return CaseRead(
         **case.model_dump(),
-        helpers=[HelperRead(**h.model_dump()) for h in helpers],
+        helpers=[HelperRead(**(h.model_dump() | {"phone": shown_phone(principal, h.phone)}))
+                 for h in helpers],
         deadlines=[DeadlineRead(kind=d.kind, due_on=d.due_on, state=d.state, met_on=d.met_on)
                    for d in deadlines],
     )

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from fangpin_common.auth import Principal, require_roles
+from fangpin_common.authority import authorised
 from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
 from fangpin_monitoring.elimination import service
 from fangpin_monitoring.elimination.models import (
@@ -17,10 +18,12 @@ from fangpin_monitoring.elimination.models import (
 
 router = APIRouter(prefix="/api/v1/cases", tags=["elimination"])
 Worker = Annotated[Principal, Depends(require_roles("county", "township", "village"))]
+Assessor = Annotated[Principal, Depends(authorised("case.assessment"))]
+Starter = Annotated[Principal, Depends(authorised("elimination.start"))]
 
 
 @router.post("/{case_id}/assessments", status_code=201, response_model=AssessmentRead)
-async def assess(case_id: str, body: AssessmentCreate, session: SessionDep, principal: Worker,
+async def assess(case_id: str, body: AssessmentCreate, session: SessionDep, principal: Assessor,
                  county: CountyDep, clock: ClockDep) -> AssessmentRead:
     """The risk assessment of a case monitored for half a year."""
     a = await service.assess(session, case_id, body, principal, county, clock)
@@ -35,7 +38,7 @@ async def assessments(case_id: str, session: SessionDep,
 
 
 @router.post("/{case_id}/elimination", status_code=201, response_model=EliminationRead)
-async def start(case_id: str, body: EliminationStart, session: SessionDep, principal: Worker,
+async def start(case_id: str, body: EliminationStart, session: SessionDep, principal: Starter,
                 county: CountyDep, clock: ClockDep) -> EliminationRead:
     """Start risk elimination; 422 names every condition the household does not meet."""
     await service.start(session, case_id, body, principal, county, clock)

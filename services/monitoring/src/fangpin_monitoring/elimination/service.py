@@ -145,7 +145,8 @@ async def record_step(session: AsyncSession, case_id: str, data: EliminationStep
         raise Conflict("该案件尚未启动风险消除程序")
     steps = await steps_of(session, e.id)
     passed = tuple(s.step for s in steps if s.outcome == "pass")
-    if refusal := rules.transition(e.status, passed, data.step, principal.role):
+    if refusal := rules.transition(e.status, passed, data.step, principal.role,
+                                     county.roles_for(f"elimination.{data.step}")):
         raise DomainError(refusal.field, refusal.message, refusal.code)
     today = clock.today()
     record = data.model_dump() | {"done_on": data.done_on or today}

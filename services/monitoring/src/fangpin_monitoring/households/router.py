@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from fangpin_common import revisions
-from fangpin_common.auth import Principal, require_roles
+from fangpin_common import audit, revisions
+from fangpin_common.auth import Principal, projected, require_roles
 from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
 from fangpin_monitoring.households import service
 from fangpin_monitoring.households.models import HouseholdCreate, HouseholdRead, HouseholdUpdate
@@ -18,6 +18,7 @@ Editor = Annotated[Principal, Depends(require_roles("county", "township", "villa
 async def create_household(body: HouseholdCreate, session: SessionDep, principal: Editor,
                            county: CountyDep, clock: ClockDep,
                            response: Response) -> HouseholdRead:
+    # The caller sent these values: echoing them back discloses nothing (no full-read entry).
     household, members = await service.create_household(session, body, principal, county, clock)
     revisions.set_etag(response, household.revision)
     return service.to_read(household, members, principal)
@@ -38,18 +39,21 @@ async def update_household(household_id: str, body: HouseholdUpdate, session: Se
 
 @router.get("/{household_id}", response_model=HouseholdRead)
 async def get_household(household_id: str, session: SessionDep, principal: PrincipalDep,
-                        response: Response) -> HouseholdRead:
+                        response: Response):
     household, members = await service.get_household(session, household_id, principal)
+    await audit.full_read(session, principal, "household", [household.id])
     revisions.set_etag(response, household.revision)
-    return service.to_read(household, members, principal)
+    return projected(principal, "households", service.to_read(household, members, principal))
 
 
 @router.get("", response_model=list[HouseholdRead])
 async def list_households(session: SessionDep, principal: PrincipalDep,
                           township: str | None = None, village: str | None = None,
                           limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                          offset: Annotated[int, Query(ge=0)] = 0) -> list[HouseholdRead]:
+                          offset: Annotated[int, Query(ge=0)] = 0):
     households = await service.list_households(session, principal, township, village, limit,
                                                offset)
     members = await service.members_of(session, [h.id for h in households])
-    return [service.to_read(h, members[h.id], principal) for h in households]
+    await audit.full_read(session, principal, "household", [h.id for h in households])
+    return projected(principal, "households",
+                     [service.to_read(h, members[h.id], principal) for h in households])

@@ -203,7 +203,8 @@ async def get_household(session: AsyncSession, household_id: str, principal: Pri
         household = await session.get(Household, household_id)
     if household is None:
         raise NotFound(f"农户 {household_id} 不存在")
-    ensure_reach(principal, household.township, household.village)
+    ensure_reach(principal, household.township, household.village, resource="households",
+                 row=household)
     return household, (await members_of(session, [household_id]))[household_id]
 
 
@@ -219,7 +220,8 @@ async def members_of(session: AsyncSession, household_ids: list[str]) -> dict[st
 async def list_households(session: AsyncSession, principal: Principal, township: str | None,
                           village: str | None, limit: int, offset: int) -> list[Household]:
     query = select(Household).order_by(Household.created_at, Household.id)
-    query = within_reach(query, principal, Household.township, Household.village)
+    query = within_reach(query, principal, Household.township, Household.village,
+                         resource="households", entity=Household)
     if township:
         query = query.where(Household.township == township)
     if village:

@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 
 from fangpin_common.auth import Principal, require_roles
+from fangpin_common.authority import authorised
 from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
 from fangpin_monitoring.identification import service
 from fangpin_monitoring.identification.models import (
@@ -18,6 +19,7 @@ from fangpin_monitoring.identification.models import (
 router = APIRouter(prefix="/api/v1/identifications", tags=["identification"])
 Worker = Annotated[Principal, Depends(require_roles("county", "township", "village"))]
 Platform = Annotated[Principal, Depends(require_roles("platform"))]
+Starter = Annotated[Principal, Depends(authorised("identification.start"))]
 
 
 @router.post("/platform-inclusions", response_model=list[PlatformInclusionResult])
@@ -30,7 +32,7 @@ async def platform_inclusions(body: PlatformInclusionBatch, session: SessionDep,
 
 
 @router.post("", status_code=201, response_model=IdentificationRead)
-async def start(body: IdentificationCreate, session: SessionDep, principal: Worker,
+async def start(body: IdentificationCreate, session: SessionDep, principal: Starter,
                 county: CountyDep, clock: ClockDep) -> IdentificationRead:
     ident = await service.create(session, body, principal, county, clock)
     return await service.read(session, ident)

@@ -116,7 +116,8 @@ async def record_step(session: AsyncSession, ident_id: str, data: StepRecord,
     ident = await get(session, ident_id, principal)
     done = _ordered(await steps_of(session, ident.id))
     passed = tuple(s.step for s in done if s.outcome == "pass")
-    refusal = rules.transition(ident.status, passed, data.step, principal.role)
+    refusal = rules.transition(ident.status, passed, data.step, principal.role,
+                               county.roles_for(f"identification.{data.step}"))
     if refusal:
         raise DomainError(refusal.field, refusal.message, refusal.code)
     today = clock.today()
@@ -146,7 +147,8 @@ async def record_step(session: AsyncSession, ident_id: str, data: StepRecord,
     elif data.step == rules.STEPS[-1]:
         case = await cases.open_case(session, CaseCreate(
             household_id=ident.household_id, inclusion_date=step.done_on,
-            category=ident.category, risk_types=ident.risk_types), principal, county, clock)
+            category=ident.category, risk_types=ident.risk_types), principal, county, clock,
+            identification_id=ident.id)
         ident.status, ident.next_step, ident.case_id = "confirmed", None, case.id
         ident.concluded_on = step.done_on
         await close_warnings(session, ident.id)
@@ -262,7 +264,8 @@ async def platform_inclusions(session: AsyncSession, batch: PlatformInclusionBat
             continue
         case = await cases.open_case(session, CaseCreate(
             household_id=household.id, inclusion_date=item.inclusion_date,
-            category=item.category, risk_types=item.risk_types), principal, county, clock)
+            category=item.category, risk_types=item.risk_types), principal, county, clock,
+            platform=True)
         running = await running_identification(session, household.id)
         if running is not None:
             running.status, running.next_step, running.case_id = "superseded", None, case.id

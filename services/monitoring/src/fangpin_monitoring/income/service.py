@@ -130,7 +130,8 @@ async def ledger(session: AsyncSession, principal: Principal, county: County, ye
     """The income-growth ledger (增收台账): under the line, income fell, relocated (M6)."""
     query = select(Household.id, Household.township, Household.village, Household.head_name,
                    Household.category, Household.relocation_site)
-    query = within_reach(query, principal, Household.township, Household.village)
+    query = within_reach(query, principal, Household.township, Household.village,
+                         resource="income_ledger", entity=Household)
     if township:
         query = query.where(Household.township == township)
     households = (await session.execute(query.order_by(Household.township, Household.village,

@@ -14,7 +14,7 @@ from datetime import date
 from sqlalchemy import case, delete, exists, func, insert, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fangpin_common import outbox
+from fangpin_common import audit, outbox
 from fangpin_common.auth import Principal, mask_id_number, within_reach
 from fangpin_common.clock import Clock
 from fangpin_common.county import County
@@ -255,7 +255,14 @@ async def list_anomalies(session: AsyncSession, principal: Principal, county: Co
     rows = (await session.execute(_scoped(_LIST, principal, code, village, rule, status)
                                   .order_by(*_ORDER).limit(page_size)
                                   .offset((page - 1) * page_size))).all()
+    await _audit_numbers(session, principal, rows)
     return [anomaly_read(r, principal, county) for r in rows], total
+
+
+async def _audit_numbers(session: AsyncSession, principal: Principal, rows) -> None:
+    """The members whose full resident ID the caller is shown (audited, W2)."""
+    await audit.full_read(session, principal, "member",
+                          [r.member_id for r in rows if r.id_number], "id_number")
 
 
 async def iter_anomalies(session: AsyncSession, principal: Principal, county: County, *,
@@ -271,6 +278,7 @@ async def iter_anomalies(session: AsyncSession, principal: Principal, county: Co
                                       .limit(page_size))).all()
         if not rows:
             return
+        await _audit_numbers(session, principal, rows)
         yield [anomaly_read(r, principal, county) for r in rows]
         last = rows[-1].id
 

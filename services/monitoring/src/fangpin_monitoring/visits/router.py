@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from fangpin_common import revisions
+from fangpin_common import audit, revisions
 from fangpin_common.auth import Principal, require_roles
 from fangpin_common.deps import ClockDep, CountyDep, SessionDep
 from fangpin_common.errors import DomainError
@@ -36,7 +36,10 @@ async def create_area(body: GridAreaCreate, session: SessionDep, principal: Loca
 @router.get("/api/v1/grid-areas", response_model=list[GridAreaRead])
 async def list_areas(session: SessionDep, principal: Local,
                      village: str | None = None) -> list[GridAreaRead]:
-    return await service.list_areas(session, principal, village)
+    areas = await service.list_areas(session, principal, village)
+    await audit.full_read(session, principal, "grid_area",
+                          [a.id for a in areas if a.worker_phone], "worker_phone")
+    return areas
 
 
 @router.get("/api/v1/grid-areas/{area_id}", response_model=GridAreaRead)
@@ -44,6 +47,8 @@ async def get_area(area_id: str, session: SessionDep, principal: Local,
                    response: Response) -> GridAreaRead:
     area, members = await service.get_area(session, area_id, principal)
     revisions.set_etag(response, area.revision)
+    if area.worker_phone:
+        await audit.full_read(session, principal, "grid_area", [area.id], "worker_phone")
     return service.read_area(area, members, principal)
 
 

@@ -333,6 +333,10 @@ async def issues(session: AsyncSession, upload: DepartmentUpload, kind_match: st
         query = query.where(r.c.problem.is_(None), r.c.household_id.is_(None)
                             if kind_match == "person" else r.c.matched_households == 0)
     rows = (await session.execute(query.order_by(r.c.row_no).limit(limit).offset(offset))).all()
+    if which == "invalid" or kind_match == "person":
+        await audit.full_read(session, principal, "department_row",
+                              [f"{upload.id}:{row.row_no}" for row in rows if row.id_number],
+                              "id_number")
     out = []
     for row in rows:
         if which == "invalid":
@@ -370,7 +374,8 @@ async def get_warning(session: AsyncSession, warning_id: str, principal: Princip
         raise NotFound(f"预警 {warning_id} 不存在")
     if principal.role == "department":
         kind = kinds_of(county).get(w.kind)
-        if kind is None or kind.department not in {principal.department, principal.unit}:
+        if (kind is None or kind.department not in {principal.department, principal.unit}
+                or principal.grant("warnings") is None):
             raise HTTPException(status.HTTP_403_FORBIDDEN, detail="无权查看其他部门的预警")
     else:
         ensure_reach(principal, w.township, w.village)
@@ -386,7 +391,9 @@ async def list_warnings(session: AsyncSession, principal: Principal, county: Cou
                         village: str | None, upload_id: str | None, limit: int,
                         offset: int) -> list[RiskWarning]:
     query = select(RiskWarning).order_by(RiskWarning.raised_on, RiskWarning.id)
-    query = within_reach(query, principal, RiskWarning.township, RiskWarning.village)
+    # A department's grant for warnings; within it, only the kinds it uploads itself (M5).
+    query = within_reach(query, principal, RiskWarning.township, RiskWarning.village,
+                         resource="warnings", entity=RiskWarning)
     if principal.role == "department":
         own = [k.code for k in kinds_of(county).values()
                if k.department in {principal.department, principal.unit}]
@@ -513,6 +520,9 @@ async def outside_system(session: AsyncSession, principal: Principal, county: Co
     rows = (await session.execute(query.order_by(func.coalesce(row_township, ""), r.c.upload_id,
                                                  r.c.row_no).limit(limit).offset(offset))).all()
     reveal = principal.sees_identity_numbers
+    await audit.full_read(session, principal, "department_row",
+                          [f"{row.upload_id}:{row.row_no}" for row in rows if row.id_number],
+                          "id_number")
     return [OutsideSystemRow(
         kind=row.kind, kind_name=kind_name(county, row.kind), period=row.period,
         upload_id=row.upload_id, row=row.row_no, name=row.name,

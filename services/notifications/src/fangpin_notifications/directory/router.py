@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from fangpin_common import revisions
+from fangpin_common import audit, revisions
 from fangpin_common.auth import mask_phone
 from fangpin_common.deps import ClockDep, PrincipalDep, SessionDep
 from fangpin_notifications.deps import County, NotifierDep
@@ -28,17 +28,26 @@ def shown(unit: UnitRead, county_role: bool) -> UnitRead:
         "people": [p.model_copy(update={"mobile": mask_phone(p.mobile)}) for p in unit.people]})
 
 
+async def _audit_mobiles(session, principal, units: list[UnitRead]) -> None:
+    """Full mobile numbers shown to the county are audited like residents' numbers."""
+    if principal.role == "county":
+        await audit.full_read(session, principal, "unit", [
+            u.code for u in units if u.mobile or any(p.mobile for p in u.people)], "mobile")
+
+
 @router.get("/units", response_model=list[UnitRead])
 async def list_units(session: SessionDep, principal: PrincipalDep, level: str | None = None,
                      township: str | None = None) -> list[UnitRead]:
-    return [shown(u, principal.role == "county")
-            for u in await service.list_units(session, level, township)]
+    units = await service.list_units(session, level, township)
+    await _audit_mobiles(session, principal, units)
+    return [shown(u, principal.role == "county") for u in units]
 
 
 @router.get("/units/{code}", response_model=UnitRead)
 async def get_unit(code: str, session: SessionDep, principal: PrincipalDep,
                    response: Response) -> UnitRead:
     unit = await service.get_unit(session, code)
+    await _audit_mobiles(session, principal, [unit])
     revisions.set_etag(response, unit.revision)
     return shown(unit, principal.role == "county")
 
