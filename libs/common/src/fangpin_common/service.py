@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select
 
-from fangpin_common import migrations
+from fangpin_common import limits, migrations
 from fangpin_common.auth import Principal, require_roles
 from fangpin_common.bus import Bus
 from fangpin_common.clock import Clock
@@ -29,12 +29,14 @@ from fangpin_common.consumer import Consumer, Subscription
 from fangpin_common.county import County, load_county
 from fangpin_common.db import Database
 from fangpin_common.deadlines import DeadlineEvents, DeadlineScanner
-from fangpin_common.errors import install_error_handlers
+from fangpin_common.errors import ERROR_RESPONSES, install_error_handlers
+from fangpin_common.idempotency import IdempotencyKeys
 from fangpin_common.logging import configure_logging, request_id_var
 from fangpin_common.metrics import Metrics
 from fangpin_common.outbox import Relay
 from fangpin_common.settings import ServiceSettings
 from fangpin_common.tables import DEAD_LETTERS, OUTBOX
+from fangpin_common.types import RowId
 
 log = logging.getLogger(__name__)
 
@@ -145,10 +147,45 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None 
 
     app.middleware("http")(metrics.middleware())
     install_error_handlers(app)
-    app.include_router(operations_router())
+    # Every operation declares the shared error answers (one schema, in Chinese).
+    app.include_router(operations_router(), responses=ERROR_RESPONSES)
     for router in spec.routers:
-        app.include_router(router)
+        app.include_router(router, responses=ERROR_RESPONSES)
+    # Outermost last: body limits count every byte before anything (idempotency) reads it.
+    app.add_middleware(IdempotencyKeys, db=db, settings=settings)
+    limits.install(app, json_bytes=settings.max_json_body_bytes,
+                   upload_bytes=settings.max_upload_bytes,
+                   read_seconds=settings.body_timeout_seconds)
+    document_idempotency(app)
     return app
+
+
+def document_idempotency(app: FastAPI) -> None:
+    """The Idempotency-Key header on every POST, in the OpenAPI document."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = build()
+            for item in schema.get("paths", {}).values():
+                post = item.get("post")
+                if post is not None:
+                    post.setdefault("parameters", []).append(IDEMPOTENCY_PARAMETER)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+IDEMPOTENCY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "重试时保持不变的请求键（建议 UUID）：同一键、同一请求只执行一次，"
+                   "重试得到第一次的答复；键在 24 小时后失效。",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200,
+               "pattern": "^[\\x21-\\x7e]+$"},
+}
 
 
 # Operators act with a county token.
@@ -169,7 +206,9 @@ def operations_router() -> APIRouter:
         ok = all(checks.values())
         return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
 
-    @router.get("/metrics")
+    @router.get("/metrics", response_class=Response, responses={200: {
+        "description": "Prometheus 指标（文本格式）",
+        "content": {"text/plain": {"schema": {"type": "string"}}}}})
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(request.app.state.metrics.registry),
                         media_type=CONTENT_TYPE_LATEST)
@@ -192,7 +231,7 @@ def operations_router() -> APIRouter:
             return [dict(r._mapping) for r in rows]
 
     @router.post("/admin/dead-letters/{dead_letter_id}/replay")
-    async def replay(request: Request, dead_letter_id: int, _: Operator) -> dict:
+    async def replay(request: Request, dead_letter_id: RowId, _: Operator) -> dict:
         async with request.app.state.db.session() as session:
             row = (await session.execute(select(DEAD_LETTERS.c.consumer, DEAD_LETTERS.c.state)
                                          .where(DEAD_LETTERS.c.id == dead_letter_id))).first()
