@@ -194,6 +194,8 @@ def message_for(error: Mapping[str, Any]) -> str:
         # The validator's own text (ours are Chinese); a library's English text is replaced.
         own = _VALUE_ERROR_PREFIX.sub("", str(ctx.get("error", error.get("msg", ""))))
         return _truncate(own) if _HAS_CJK.search(own) else MESSAGES[kind]
+    if kind == "greater_than_equal" and str(ctx.get("ge")) == "0":
+        return "不能为负数"
     template = MESSAGES.get(kind)
     if template is None:
         # A custom type raised by our code (PydanticCustomError): its message is Chinese.

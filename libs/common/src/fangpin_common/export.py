@@ -13,6 +13,14 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV = "text/csv"
+
+
+def file_responses(*media_types: str) -> dict:
+    """The `responses` of a route that answers with a file (as well as JSON, if it has a
+    response model): the OpenAPI document then names the file's media type."""
+    return {200: {"content": {m: {"schema": {"type": "string", "format": "binary"}}
+                              for m in media_types}}}
 _THIN = Side(style="thin")
 _BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 

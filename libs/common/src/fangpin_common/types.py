@@ -83,8 +83,10 @@ Month = Annotated[int, Ge(1), Le(12)]
 # A count of people, votes, months … that a form asks for.
 Count = Annotated[int, Ge(0), Le(MAX_INT32)]
 
-# Money in fen; its sign is a domain rule (a refund, a negative wage), the bounds are not.
-Fen = Annotated[int, Ge(-MAX_FEN), Le(MAX_FEN)]
+# Money in fen: an amount (a subsidy, a wage, a fund) is never negative.
+Fen = Annotated[int, Ge(0), Le(MAX_FEN)]
+# Bounds only, where a domain rule refuses the sign with its own message (work records).
+SignedFen = Annotated[int, Ge(-MAX_FEN), Le(MAX_FEN)]
 Yuan = Annotated[Decimal, Ge(-MAX_YUAN), Le(MAX_YUAN), Field(max_digits=14, decimal_places=2)]
 # A measured quantity reported against a target (tonnes, mu, percent …), exact.
 Quantity = Annotated[Decimal, Ge(-MAX_QUANTITY), Le(MAX_QUANTITY),

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query
 
 from fangpin_common.auth import Principal, require_roles
 from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
+from fangpin_common.types import Offset
 from fangpin_monitoring.households import service
 from fangpin_monitoring.households.models import HouseholdCreate, HouseholdRead, HouseholdUpdate
 
@@ -40,7 +41,7 @@ async def get_household(household_id: str, session: SessionDep,
 async def list_households(session: SessionDep, principal: PrincipalDep,
                           township: str | None = None, village: str | None = None,
                           limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                          offset: Annotated[int, Query(ge=0)] = 0) -> list[HouseholdRead]:
+                          offset: Offset = 0) -> list[HouseholdRead]:
     households = await service.list_households(session, principal, township, village, limit,
                                                offset)
     members = await service.members_of(session, [h.id for h in households])
