@@ -267,6 +267,16 @@ def validation_response(errors: Sequence[Mapping[str, Any]]) -> JSONResponse:
     return JSONResponse({"detail": translate(errors)}, status_code=422)
 
 
+def _raised_while_reading(error: BaseException | None) -> StarletteHTTPException | None:
+    if isinstance(error, StarletteHTTPException):
+        return error
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            if found := _raised_while_reading(inner):
+                return found
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
@@ -282,6 +292,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # An HTTPException raised while the body was read (413, 408 from the limits)
+            # reaches FastAPI wrapped in the exception group of a BaseHTTPMiddleware's task
+            # group, and FastAPI answers any such error with a 400: answer the original.
+            exc = _raised_while_reading(exc.__cause__) or exc
         detail = exc.detail
         status = exc.status_code
         if status == 400 and detail == "There was an error parsing the body":

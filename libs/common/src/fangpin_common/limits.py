@@ -14,7 +14,7 @@ import asyncio
 import json
 from typing import Any
 
-from starlette.exceptions import HTTPException
+from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Bodies read as files (imports, uploads of comparison data) rather than JSON documents.
@@ -104,7 +104,8 @@ class BodyLimits:
         try:
             await self.app(scope, limited_receive, tracking_send)
         except (BodyTooLarge, BodyTooSlow) as exc:
-            # Raised outside a FastAPI route (whose handlers answer it themselves).
+            # Raised outside a FastAPI route (whose handlers answer it themselves). FastAPI lets
+            # only its own HTTPException through a body read; any other error becomes a 400.
             if not started:
                 await _answer(send, exc)
 

@@ -28,6 +28,12 @@ UVICORN_FLAGS = ["--http", "fangpin_common.serving:H11", "--timeout-keep-alive",
                  "--h11-max-incomplete-event-size", "16384"]
 
 _timeout: list[float] = []
+# After refusing a body (413, 408) the connection is closed the way nginx's lingering_close
+# does: answer, half-close, then read and drop what the client is still sending, for a while.
+# Closing at once with unread bytes makes the kernel send a reset, and most clients then lose
+# the answer they were sent.
+LINGER_SECONDS = 5.0
+LINGER_BYTES = 64 * 1024 * 1024
 
 
 def header_timeout() -> float:
@@ -38,13 +44,18 @@ def header_timeout() -> float:
 
 
 class H11(H11Protocol):
+    # None: FANGPIN_HEADER_TIMEOUT_SECONDS (a subclass may fix it, as tests do).
+    head_timeout_seconds: float | None = None
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._head_timer: asyncio.TimerHandle | None = None
-        self.head_timeout = header_timeout()
+        self.head_timeout = self.head_timeout_seconds or header_timeout()
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        self.lingering = False
+        self.drained = 0
+        super().connection_made(_LingeringClose(transport, self))  # type: ignore[arg-type]
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -52,6 +63,11 @@ class H11(H11Protocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self.lingering:
+            self.drained += len(data)
+            if self.drained > LINGER_BYTES:
+                self.transport.abort()
+            return
         # The first byte of a next request on a kept-alive connection starts its deadline.
         if self._head_timer is None and self.conn.their_state is h11.IDLE:
             self._arm()
@@ -78,3 +94,27 @@ class H11(H11Protocol):
             self.logger.info("request head not complete within %ss: connection closed",
                              self.head_timeout)
             self.transport.close()
+
+
+class _LingeringClose:
+    """uvicorn's transport, except that closing while the client is still sending its body
+    half-closes and drains first (see LINGER_SECONDS)."""
+
+    def __init__(self, transport: asyncio.Transport, protocol: H11) -> None:
+        self._transport = transport
+        self._protocol = protocol
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+    def close(self) -> None:
+        protocol, transport = self._protocol, self._transport
+        if (not protocol.lingering and not transport.is_closing()
+                and protocol.conn.their_state is h11.SEND_BODY and transport.can_write_eof()):
+            protocol.lingering = True
+            protocol._disarm()
+            transport.write_eof()
+            transport.resume_reading()
+            protocol.loop.call_later(LINGER_SECONDS, transport.close)
+            return
+        transport.close()
