@@ -267,6 +267,21 @@ def validation_response(errors: Sequence[Mapping[str, Any]]) -> JSONResponse:
     return JSONResponse({"detail": translate(errors)}, status_code=422)
 
 
+def _allowed(app: FastAPI, path: str) -> list[str]:
+    """The methods the OpenAPI document lists for the path."""
+    table = getattr(app.state, "allowed_methods", None)
+    if table is None:
+        table = []
+        for template, item in app.openapi().get("paths", {}).items():
+            pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+            table.append((re.compile(f"^{pattern}$"), [m.upper() for m in item]))
+        app.state.allowed_methods = table
+    matches = [(pattern, methods) for pattern, methods in table if pattern.match(path)]
+    # A literal path (/projects/scan) is its own resource, not an id of /projects/{id}.
+    exact = [methods for pattern, methods in matches if "[^/]+" not in pattern.pattern]
+    return sorted({m for methods in (exact or [m for _, m in matches]) for m in methods})
+
+
 def _raised_while_reading(error: BaseException | None) -> StarletteHTTPException | None:
     if isinstance(error, StarletteHTTPException):
         return error
@@ -291,7 +306,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return validation_response(exc.errors())
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400:
             # An HTTPException raised while the body was read (413, 408 from the limits)
             # reaches FastAPI wrapped in the exception group of a BaseHTTPMiddleware's task
@@ -304,5 +319,9 @@ def install_error_handlers(app: FastAPI) -> None:
             return validation_response([{"type": "json_invalid", "loc": ("body",)}])
         if isinstance(detail, str) and not _HAS_CJK.search(detail):
             detail = _STATUS_TEXT.get(status, "请求未能处理")
-        return JSONResponse({"detail": detail}, status_code=status,
-                            headers=getattr(exc, "headers", None))
+        headers = dict(getattr(exc, "headers", None) or {})
+        if status == 405:
+            # Starlette names the methods of the first route on the path only; a path served
+            # by several routes (GET here, PUT there) allows all of theirs.
+            headers["Allow"] = ", ".join(_allowed(request.app, request.url.path))
+        return JSONResponse({"detail": detail}, status_code=status, headers=headers or None)
