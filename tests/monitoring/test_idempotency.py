@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from fangpin_common.idempotency import IdempotencyKeys
+from fangpin_common.idempotency import IdempotencyKeys, purge_expired
 from fangpin_common.tables import IDEMPOTENCY_KEYS, OUTBOX
 from fangpin_common.testing import auth, eventually, token_for
 from fangpin_monitoring.households.models import Household
@@ -124,3 +124,20 @@ async def test_a_key_in_flight_is_409(monitoring):
 async def _outbox_empty(client) -> bool:
     async with client.app.state.db.session() as session:
         return (await session.execute(select(func.count()).select_from(OUTBOX))).scalar_one() == 0
+
+
+async def test_expired_keys_are_purged(monitoring):
+    for n in range(3):
+        r = await monitoring.post("/api/v1/households",
+                                  json=household(members=[member(serial=10 + n)]),
+                                  headers=TOWNSHIP | {"Idempotency-Key": f"purge-{n}"})
+        assert r.status_code == 201
+    db = monitoring.app.state.db
+    async with db.unit_of_work() as session:
+        await session.execute(update(IDEMPOTENCY_KEYS).where(
+            IDEMPOTENCY_KEYS.c.key != "purge-2").values(
+            expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    assert await purge_expired(db) == 2
+    async with db.session() as session:
+        assert (await session.execute(select(IDEMPOTENCY_KEYS.c.key))).scalars().all() == [
+            "purge-2"]

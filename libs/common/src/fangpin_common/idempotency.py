@@ -77,6 +77,14 @@ async def before_commit(state: Any, session: Any) -> None:
     pending.stored = True
 
 
+async def purge_expired(db: Any, now: datetime | None = None) -> int:
+    """Forget expired keys (hourly, from the service's housekeeping loop)."""
+    async with db.unit_of_work() as session:
+        result = await session.execute(delete(IDEMPOTENCY_KEYS).where(
+            IDEMPOTENCY_KEYS.c.expires_at <= (now or datetime.now(UTC))))
+    return result.rowcount or 0
+
+
 def _caller(scope: Scope, settings: Any) -> str | None:
     """The token's subject; None without a valid token (the route then answers 401)."""
     for name, value in scope.get("headers", ()):
@@ -212,11 +220,7 @@ class IdempotencyKeys:
         return row
 
     async def purge(self, now: datetime | None = None) -> int:
-        """Forget expired keys."""
-        async with self.db.unit_of_work() as session:
-            result = await session.execute(delete(IDEMPOTENCY_KEYS).where(
-                IDEMPOTENCY_KEYS.c.expires_at <= (now or datetime.now(UTC))))
-        return result.rowcount or 0
+        return await purge_expired(self.db, now)
 
     async def record(self, pending: Pending, answer: dict[str, Any]) -> None:
         body = b"".join(answer["body"]) if answer["size"] <= MAX_STORED_BODY else b""

@@ -30,10 +30,11 @@ from fangpin_common.county import County, load_county
 from fangpin_common.db import Database
 from fangpin_common.deadlines import DeadlineEvents, DeadlineScanner
 from fangpin_common.errors import ERROR_RESPONSES, install_error_handlers
-from fangpin_common.idempotency import IdempotencyKeys
+from fangpin_common.idempotency import IdempotencyKeys, purge_expired
 from fangpin_common.logging import configure_logging, request_id_var
 from fangpin_common.metrics import Metrics
 from fangpin_common.outbox import Relay
+from fangpin_common.periodic import every
 from fangpin_common.settings import ServiceSettings
 from fangpin_common.tables import DEAD_LETTERS, OUTBOX
 from fangpin_common.types import RowId
@@ -111,6 +112,9 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None 
             loops.extend((f"consumer {name}", c.run) for name, c in consumers.items())
         if settings.run_scanners and spec.deadline_events:
             loops.append(("deadline scanner", scanner.run))
+        if settings.run_scanners:
+            loops.append(("idempotency keys purge", lambda: every(
+                3600, lambda: purge_expired(db), "purging expired idempotency keys")))
         if settings.run_consumers:
             loops.extend((loop.__name__, lambda loop=loop: loop(ctx)) for loop in spec.background)
         tasks = [asyncio.create_task(run(), name=name) for name, run in loops]
