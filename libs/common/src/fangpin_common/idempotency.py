@@ -41,7 +41,7 @@ _KEY = re.compile(r"[\x21-\x7e]{1,200}")
 # Headers of the first answer that a replay does not repeat (framing, per-request ones).
 _DROPPED = {"content-length", "date", "server", "x-request-id", "transfer-encoding",
             "connection"}
-# An answer larger than this is not kept (a replay then says the request was done).
+# An answer body larger than this is not kept: a replay repeats its status and headers only.
 MAX_STORED_BODY = 1024 * 1024
 STATE_KEY = "idempotency"
 
