@@ -17,6 +17,7 @@ from pathlib import Path
 from fangpin_common import migrations
 from fangpin_common.auth import ROLES, Principal, issue_token
 from fangpin_common.county import load_county, township_unit, village_unit
+from fangpin_common.serving import UVICORN_FLAGS
 from fangpin_common.settings import ServiceSettings
 
 SERVICES = migrations.SERVICES
@@ -134,7 +135,7 @@ def cmd_run(args: argparse.Namespace) -> None:
         s = service_settings(service)
         proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory",
                                  f"fangpin_{service}.main:create_app", "--host", s.host,
-                                 "--port", str(s.port), "--no-access-log"])
+                                 "--port", str(s.port), "--no-access-log", *UVICORN_FLAGS])
         children.append((service, proc))
         print(f"{service:<14} http://{s.host}:{s.port}  (docs: /docs, metrics: /metrics)")
     print("Ctrl-C stops everything.")

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from fangpin_common import idempotency
 from fangpin_common.auth import Principal, current_principal
 from fangpin_common.clock import Clock
 from fangpin_common.county import County
@@ -18,6 +19,8 @@ async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
     # sees success for a change that failed to commit.
     async with request.app.state.db.unit_of_work() as session:
         yield session
+        # A POST's Idempotency-Key is committed with its effect.
+        await idempotency.before_commit(request.state, session)
 
 
 def clock(request: Request) -> Clock:

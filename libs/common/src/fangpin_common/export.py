@@ -9,16 +9,33 @@ from collections.abc import Sequence
 from fastapi.responses import Response
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV = "text/csv"
+
+
+def file_responses(*media_types: str) -> dict:
+    """The `responses` of a route that answers with a file (as well as JSON, if it has a
+    response model): the OpenAPI document then names the file's media type."""
+    return {200: {"content": {m: {"schema": {"type": "string", "format": "binary"}}
+                              for m in media_types}}}
+
+
 _THIN = Side(style="thin")
 _BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 
 
+def _cell(value):
+    # Control characters (from a query filter in a title, or a stored free-text field) are
+    # not allowed in XLSX; openpyxl raises on them.
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+
+
 def _styled(ws, value, *, bold=False, size=11, center=False, border=False):
-    cell = WriteOnlyCell(ws, value=value)
+    cell = WriteOnlyCell(ws, value=_cell(value))
     if bold or size != 11:
         cell.font = Font(bold=bold, size=size)
     if center:
@@ -39,10 +56,10 @@ def add_table_sheet(wb: Workbook, sheet: str, title: str, columns: Sequence[str]
     ws.append([_styled(ws, title, bold=True, size=16, center=True)])
     ws.append([_styled(ws, c, bold=True, center=True, border=True) for c in columns])
     for row in rows:
-        ws.append(list(row))
+        ws.append([_cell(v) for v in row])
     if footer:
         ws.append([])
-        ws.append(list(footer))
+        ws.append([_cell(v) for v in footer])
 
 
 def workbook() -> Workbook:

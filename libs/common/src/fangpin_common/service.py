@@ -23,7 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 from sqlalchemy import func, insert, select, update
 
-from fangpin_common import audit, audit_api, migrations
+from fangpin_common import audit, audit_api, limits, migrations
 from fangpin_common.auth import Principal, require_roles
 from fangpin_common.bus import Bus
 from fangpin_common.clock import Clock
@@ -36,12 +36,15 @@ from fangpin_common.consumer import (
 from fangpin_common.county import County, load_county
 from fangpin_common.db import Database
 from fangpin_common.deadlines import DeadlineEvents, DeadlineScanner
-from fangpin_common.errors import install_error_handlers
+from fangpin_common.errors import ERROR_RESPONSES, install_error_handlers
+from fangpin_common.idempotency import IdempotencyKeys, purge_expired
 from fangpin_common.logging import configure_logging, request_id_var
 from fangpin_common.metrics import Metrics
 from fangpin_common.outbox import Relay
+from fangpin_common.periodic import every
 from fangpin_common.settings import ServiceSettings
 from fangpin_common.tables import DEAD_LETTERS, OUTBOX, OUTBOX_DEAD_LETTERS
+from fangpin_common.types import RowId
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +120,9 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None 
             loops.extend((f"consumer {name}", c.run) for name, c in consumers.items())
         if settings.run_scanners and spec.deadline_events:
             loops.append(("deadline scanner", scanner.run))
+        if settings.run_scanners:
+            loops.append(("idempotency keys purge", lambda: every(
+                3600, lambda: purge_expired(db), "purging expired idempotency keys")))
         if settings.run_consumers:
             loops.extend((loop.__name__, lambda loop=loop: loop(ctx)) for loop in spec.background)
         tasks = [asyncio.create_task(run(), name=name) for name, run in loops]
@@ -153,11 +159,46 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None 
 
     app.middleware("http")(metrics.middleware())
     install_error_handlers(app)
-    app.include_router(operations_router())
-    app.include_router(audit_api.router())
+    # Every operation declares the shared error answers (one schema, in Chinese).
+    app.include_router(operations_router(), responses=ERROR_RESPONSES)
+    app.include_router(audit_api.router(), responses=ERROR_RESPONSES)
     for router in spec.routers:
-        app.include_router(router)
+        app.include_router(router, responses=ERROR_RESPONSES)
+    # Outermost last: body limits count every byte before anything (idempotency) reads it.
+    app.add_middleware(IdempotencyKeys, db=db, settings=settings)
+    limits.install(app, json_bytes=settings.max_json_body_bytes,
+                   upload_bytes=settings.max_upload_bytes,
+                   read_seconds=settings.body_timeout_seconds)
+    document_idempotency(app)
     return app
+
+
+def document_idempotency(app: FastAPI) -> None:
+    """The Idempotency-Key header on every POST, in the OpenAPI document."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = build()
+            for item in schema.get("paths", {}).values():
+                post = item.get("post")
+                if post is not None:
+                    post.setdefault("parameters", []).append(IDEMPOTENCY_PARAMETER)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+IDEMPOTENCY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "重试时保持不变的请求键（建议 UUID）：同一键、同一请求只执行一次，"
+                   "重试得到第一次的答复；键在 24 小时后失效。",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200,
+               "pattern": "^[\\x21-\\x7e]+$"},
+}
 
 
 # Operators act with a county token.
@@ -224,7 +265,9 @@ def operations_router() -> APIRouter:
         ok = all(checks.values())
         return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
 
-    @router.get("/metrics")
+    @router.get("/metrics", response_class=Response, responses={200: {
+        "description": "Prometheus 指标（文本格式）",
+        "content": {"text/plain": {"schema": {"type": "string"}}}}})
     async def metrics(request: Request) -> Response:
         await refresh_gauges(request.app)
         return Response(generate_latest(request.app.state.metrics.registry),
@@ -253,7 +296,7 @@ def operations_router() -> APIRouter:
             return [dict(r._mapping) for r in await session.execute(query)]
 
     @router.get("/admin/dead-letters/{dead_letter_id}")
-    async def dead_letter(request: Request, dead_letter_id: int, _: Operator) -> dict:
+    async def dead_letter(request: Request, dead_letter_id: RowId, _: Operator) -> dict:
         async with request.app.state.db.session() as session:
             row = (await session.execute(select(
                 *DEAD_LETTER_COLUMNS, DEAD_LETTERS.c.headers, DEAD_LETTERS.c.payload,
@@ -263,7 +306,7 @@ def operations_router() -> APIRouter:
         found = dict(row._mapping)
         return found | _payload_view(found.pop("payload"))
 
-    async def open_dead_letter(request: Request, dead_letter_id: int):
+    async def open_dead_letter(request: Request, dead_letter_id: RowId):
         async with request.app.state.db.session() as session:
             row = (await session.execute(select(DEAD_LETTERS.c.consumer, DEAD_LETTERS.c.state)
                                          .where(DEAD_LETTERS.c.id == dead_letter_id))).first()
@@ -274,7 +317,7 @@ def operations_router() -> APIRouter:
         return row
 
     @router.post("/admin/dead-letters/{dead_letter_id}/replay")
-    async def replay(request: Request, dead_letter_id: int, who: Operator) -> dict:
+    async def replay(request: Request, dead_letter_id: RowId, who: Operator) -> dict:
         row = await open_dead_letter(request, dead_letter_id)
         consumer = request.app.state.consumers.get(row.consumer)
         if consumer is None:
@@ -291,7 +334,7 @@ def operations_router() -> APIRouter:
                            None)
         return {"id": dead_letter_id, "outcome": outcome}
 
-    async def close_dead_letter(request: Request, dead_letter_id: int, who: Principal,
+    async def close_dead_letter(request: Request, dead_letter_id: RowId, who: Principal,
                                 action: str, state: str, reason: str) -> dict:
         await open_dead_letter(request, dead_letter_id)
         app = request.app
@@ -319,14 +362,14 @@ def operations_router() -> APIRouter:
                                after={"state": state, "note": reason}, now=app.state.clock.now())
 
     @router.post("/admin/dead-letters/{dead_letter_id}/discard")
-    async def discard(request: Request, dead_letter_id: int, body: Closing,
+    async def discard(request: Request, dead_letter_id: RowId, body: Closing,
                       who: Operator) -> dict:
         """Close a dead letter without applying it (its effect is given up, with a reason)."""
         return await close_dead_letter(request, dead_letter_id, who, "discard", "discarded",
                                        body.reason)
 
     @router.post("/admin/dead-letters/{dead_letter_id}/resolve")
-    async def resolve(request: Request, dead_letter_id: int, body: Closing,
+    async def resolve(request: Request, dead_letter_id: RowId, body: Closing,
                       who: Operator) -> dict:
         """Close a dead letter whose effect was brought about another way."""
         return await close_dead_letter(request, dead_letter_id, who, "resolve", "resolved",

@@ -75,6 +75,16 @@ class ServiceSettings(BaseSettings):
 
     auto_migrate: bool = False
 
+    # Input limits (fangpin_common.limits, fangpin_common.serving): a JSON body (a batch of
+    # 5000 work records is about 2 MB), an uploaded file, and how long a client may take to
+    # send its request head and its body before the connection is closed.
+    max_json_body_bytes: int = 4 * 1024 * 1024
+    max_upload_bytes: int = 10 * 1024 * 1024
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 60.0
+    # How long a POST's Idempotency-Key is remembered (its answer replayed to a retry).
+    idempotency_ttl_hours: float = 24.0
+
     @classmethod
     def settings_customise_sources(
         cls,

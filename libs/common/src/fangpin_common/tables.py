@@ -22,7 +22,7 @@ from fangpin_common.db import UTCDateTime
 # Their history is the `common` migration branch (fangpin_common/shared_migrations), never a
 # service's own.
 SHARED_TABLES = ("outbox", "outbox_dead_letters", "processed_events", "dead_letters",
-                 "deadlines", "audit_log")
+                 "deadlines", "audit_log", "idempotency_keys")
 
 
 def install(metadata: MetaData) -> None:
@@ -136,6 +136,21 @@ def install(metadata: MetaData) -> None:
         Column("request_id", String(64), nullable=True),
         Index("ix_audit_log_entity", "entity_type", "entity_id"),
     )
+    # A POST's Idempotency-Key, written in the POST's own transaction, and its first answer.
+    Table(
+        "idempotency_keys",
+        metadata,
+        Column("caller", String(100), primary_key=True),
+        Column("key", String(200), primary_key=True),
+        Column("fingerprint", String(64), nullable=False),
+        # Null until the answer is recorded, just after the commit that stored the key.
+        Column("status", Integer, nullable=True),
+        Column("headers", JSON, nullable=True),
+        Column("body", LargeBinary, nullable=True),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("expires_at", UTCDateTime, nullable=False),
+        Index("ix_idempotency_keys_expires_at", "expires_at"),
+    )
 
 
 # Unqualified handles the shared code queries through; each service's metadata holds its own
@@ -148,3 +163,4 @@ DEAD_LETTERS = _handles.tables["dead_letters"]
 OUTBOX_DEAD_LETTERS = _handles.tables["outbox_dead_letters"]
 DEADLINES = _handles.tables["deadlines"]
 AUDIT_LOG = _handles.tables["audit_log"]
+IDEMPOTENCY_KEYS = _handles.tables["idempotency_keys"]

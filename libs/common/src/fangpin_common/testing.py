@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -244,3 +244,31 @@ async def confirmed_case(monitoring: httpx.AsyncClient, household_id: str, inclu
                              headers=auth(token_for("county", settings=settings)))
     assert r.status_code == 200, r.text
     return r.json()
+
+
+@contextmanager
+def served(app: Any, http: Any = "h11", **config: Any) -> Iterator[str]:
+    """The app under a real uvicorn on a free port (its own thread and event loop, lifespan
+    included); yields the base URL. For tests that need real sockets and real HTTP framing."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from fangpin_common.natsserver import free_port
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, http=http,
+                                           log_level="warning", lifespan="on", **config))
+    thread = threading.Thread(target=server.run, name=f"uvicorn:{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"uvicorn on port {port} did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)

@@ -8,6 +8,7 @@ from sqlalchemy import Column, Index
 from sqlmodel import Field, SQLModel
 
 from fangpin_common.db import UTCDateTime
+from fangpin_common.types import Day
 from fangpin_employment.base import Base
 
 
@@ -36,7 +37,7 @@ class AssistanceItem(Base, table=True):
 class ItemCreate(SQLModel):
     kind: str = Field(min_length=1, max_length=32,
                       description="服务项目（默认：job_recommendation、policy_contact、training_referral）")
-    item_on: date
+    item_on: Day
     helper_name: str = Field(min_length=1, max_length=50)
     helper_unit: str | None = Field(default=None, max_length=64)
     content: str = Field(min_length=1, max_length=500,

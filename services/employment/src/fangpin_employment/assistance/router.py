@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from fangpin_common.auth import ensure_reach
 from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
+from fangpin_common.types import Year
 from fangpin_employment.assistance import service
 from fangpin_employment.assistance.models import ItemCreate, ItemRead, Ledger
 from fangpin_employment.deps import SCOPED, Editor, PolicyDep
@@ -24,7 +25,7 @@ async def record_item(labourer_id: str, body: ItemCreate, session: SessionDep,
 
 @router.get("/labourers/{labourer_id}/assistance", response_model=Ledger)
 async def ledger(labourer_id: str, session: SessionDep, principal: PrincipalDep,
-                 policy: PolicyDep, clock: ClockDep, year: int | None = None) -> Ledger:
+                 policy: PolicyDep, clock: ClockDep, year: Year | None = None) -> Ledger:
     """The labourer's ledger with the DERIVED 是否开展"251" and 是否有台账."""
     today = clock.today()
     year = year or today.year
@@ -35,7 +36,7 @@ async def ledger(labourer_id: str, session: SessionDep, principal: PrincipalDep,
 @router.get("/assistance/ledger")
 async def village_ledger(session: SessionDep, principal: PrincipalDep, county: CountyDep,
                          policy: PolicyDep, clock: ClockDep, township: str,
-                         village: str | None = None, year: int | None = None) -> list[dict]:
+                         village: str | None = None, year: Year | None = None) -> list[dict]:
     """The helpers' ledgers as the village keeps them."""
     code = labourers.query_township(county, township)
     if principal.role == "village":

@@ -38,7 +38,8 @@ def render(form: FormData, county: County, fmt: str, filler: str | None,
     return form
 
 
-@router.get("/{period}/townships/{township}", response_model=None)
+@router.get("/{period}/townships/{township}", response_model=None,
+            responses=export.file_responses(export.XLSX, export.CSV))
 async def township_form(period: str, township: str, session: SessionDep,
                         principal: PrincipalDep, county: CountyDep, policy: PolicyDep,
                         clock: ClockDep, format: Format = "json",
@@ -50,7 +51,8 @@ async def township_form(period: str, township: str, session: SessionDep,
     return render(form, county, format, filler, contact)
 
 
-@router.get("/{period}/county", response_model=None)
+@router.get("/{period}/county", response_model=None,
+            responses=export.file_responses(export.XLSX, export.CSV))
 async def county_form(period: str, session: SessionDep, _: CountyStaff, county: CountyDep,
                       policy: PolicyDep, clock: ClockDep, format: Format = "json",
                       filler: Annotated[str | None, Query(max_length=50)] = None,

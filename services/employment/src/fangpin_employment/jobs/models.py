@@ -10,6 +10,7 @@ from sqlalchemy import JSON, BigInteger, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from fangpin_common.db import UTCDateTime
+from fangpin_common.types import Day, Fen
 from fangpin_employment.base import Base
 
 PostingKind = Literal["enterprise", "gig", "internship"]
@@ -41,13 +42,13 @@ class PostingCreate(SQLModel):
     title: str = Field(min_length=1, max_length=100)
     employer: str = Field(min_length=1, max_length=100)
     positions: int = Field(ge=1, le=100000)
-    wage_min_fen: int | None = Field(default=None, ge=0)
-    wage_max_fen: int | None = Field(default=None, ge=0)
+    wage_min_fen: Fen | None = Field(default=None, ge=0)
+    wage_max_fen: Fen | None = Field(default=None, ge=0)
     work_place: str | None = Field(default=None, max_length=100)
     description: str | None = Field(default=None, max_length=1000)
     townships: list[str] = Field(default_factory=list, description="乡镇名称或代码；空为全县")
     villages: list[str] = Field(default_factory=list)
-    closes_on: date | None = None
+    closes_on: Day | None = None
 
 
 class PostingRead(SQLModel):
@@ -112,21 +113,21 @@ class ProjectCreate(SQLModel):
     township: str = Field(max_length=32)
     village: str | None = Field(default=None, max_length=64)
     contractor: str = Field(min_length=1, max_length=100)
-    starts_on: date
-    ends_on: date | None = None
+    starts_on: Day
+    ends_on: Day | None = None
 
 
 class ContractCreate(SQLModel):
     labourer_id: str = Field(min_length=1, max_length=64)
-    signed_on: date
-    daily_wage_fen: int = Field(gt=0)
+    signed_on: Day
+    daily_wage_fen: Fen = Field(gt=0)
 
 
 class WageRecord(SQLModel):
     period: str = Field(regex=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")
     days_worked: int = Field(ge=0, le=31)
-    paid_fen: int = Field(ge=0)
-    paid_on: date | None = None
+    paid_fen: Fen = Field(ge=0)
+    paid_on: Day | None = None
 
 
 class UnpaidRow(SQLModel):

@@ -14,6 +14,7 @@ from sqlalchemy import Column, Index
 from sqlmodel import Field, SQLModel
 
 from fangpin_common.db import UTCDateTime
+from fangpin_common.types import BirthDate, Day
 from fangpin_employment.base import Base
 
 Category = Literal["脱贫户", "监测户", "一般农户"]
@@ -98,7 +99,7 @@ class LabourerCreate(SQLModel):
     village: str | None = Field(default=None, max_length=64)
     name: str | None = Field(default=None, min_length=1, max_length=50)
     sex: Sex | None = None
-    birth_date: date | None = None
+    birth_date: BirthDate | None = None
     labour_capacity: LabourCapacity = "普通劳动力"
     household_category: Category = "一般农户"
     household_id: str | None = Field(default=None, max_length=64)
@@ -108,7 +109,7 @@ class LabourerCreate(SQLModel):
 class HelperSet(SQLModel):
     helper_name: str = Field(min_length=1, max_length=50)
     helper_unit: str | None = Field(default=None, max_length=64)
-    assigned_on: date | None = None
+    assigned_on: Day | None = None
 
 
 class LabourerRead(SQLModel):

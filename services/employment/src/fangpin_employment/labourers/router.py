@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
 from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
+from fangpin_common.types import Day, Offset
 from fangpin_employment.deps import SCOPED, CountyStaff, Editor, TownshipOrCounty
 from fangpin_employment.labourers import service
 from fangpin_employment.labourers.models import (
@@ -22,9 +22,9 @@ router = APIRouter(prefix="/api/v1", tags=["labourers"], dependencies=SCOPED)
 @router.get("/labourers", response_model=list[LabourerRead])
 async def list_labourers(session: SessionDep, principal: PrincipalDep, county: CountyDep,
                          clock: ClockDep, township: str | None = None, village: str | None = None,
-                         on: date | None = None, include_inactive: bool = False,
+                         on: Day | None = None, include_inactive: bool = False,
                          limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-                         offset: Annotated[int, Query(ge=0)] = 0) -> list[LabourerRead]:
+                         offset: Offset = 0) -> list[LabourerRead]:
     """Working-age labourers (on `on`, default today) unless include_inactive."""
     day = on or clock.today()
     rows = await service.list_labourers(session, principal, county, day, township, village,

@@ -9,6 +9,7 @@ from sqlalchemy import BigInteger, Column, Index
 from sqlmodel import Field, SQLModel
 
 from fangpin_common.db import UTCDateTime
+from fangpin_common.types import Day, Fen
 from fangpin_employment.base import Base
 
 PostKind = Literal["乡村公益性岗位", "乡村建设公益性岗位", "其他公益性岗位"]
@@ -48,19 +49,19 @@ class PostCreate(SQLModel):
     village: str | None = Field(default=None, max_length=64)
     year: int = Field(ge=2000, le=2100)
     quota: int = Field(ge=1, le=10000, description="自治区下达的岗位数")
-    monthly_subsidy_fen: int = Field(default=0, ge=0)
+    monthly_subsidy_fen: Fen = Field(default=0, ge=0)
 
 
 class HolderAssign(SQLModel):
     labourer_id: str = Field(min_length=1, max_length=64)
-    start_on: date
+    start_on: Day
     justification: str | None = Field(
         default=None, max_length=200,
         description="安置非弱劳力、半劳力人员时须说明（如其他就业困难情形）")
 
 
 class HolderExit(SQLModel):
-    end_on: date
+    end_on: Day
     reason: str = Field(min_length=1, max_length=100)
 
 

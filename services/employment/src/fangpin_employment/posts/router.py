@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
+from fangpin_common.types import Year
 from fangpin_employment.deps import SCOPED, TownshipOrCounty
 from fangpin_employment.posts import service
 from fangpin_employment.posts.models import (
@@ -25,7 +26,7 @@ async def create_post(body: PostCreate, session: SessionDep, principal: Township
 
 @router.get("", response_model=list[PostRead])
 async def list_posts(session: SessionDep, principal: PrincipalDep, county: CountyDep,
-                     township: str | None = None, year: int | None = None) -> list[PostRead]:
+                     township: str | None = None, year: Year | None = None) -> list[PostRead]:
     """Posts with their quota and current holders (quota use)."""
     return await service.list_posts(session, principal, county, township, year)
 

@@ -9,6 +9,7 @@ from sqlalchemy import Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from fangpin_common.db import UTCDateTime
+from fangpin_common.types import Day
 from fangpin_employment.base import Base
 
 OPEN_RETURN = "state IN ('back', 'returnee')"
@@ -79,13 +80,13 @@ GraduateGroup = Literal["脱贫户高校未就业毕业生", "“雨露计划”
 
 class ReturnCreate(SQLModel):
     labourer_id: str = Field(min_length=1, max_length=64)
-    back_since: date = Field(description="回到本县的日期")
+    back_since: Day = Field(description="回到本县的日期")
     previous_location_type: LocationAway = Field(description="此前务工地：区内县外或区外")
     previous_place: str | None = Field(default=None, max_length=100)
 
 
 class ReturnLeft(SQLModel):
-    left_on: date = Field(description="再次外出的日期")
+    left_on: Day = Field(description="再次外出的日期")
 
 
 class ReturnRead(SQLModel):
@@ -107,12 +108,12 @@ class GraduateCreate(SQLModel):
     labourer_id: str = Field(min_length=1, max_length=64)
     key_group: GraduateGroup
     graduation_year: int = Field(ge=2000, le=2100)
-    since: date | None = None
+    since: Day | None = None
 
 
 class OutcomeSet(SQLModel):
     outcome: Outcome
-    outcome_on: date
+    outcome_on: Day
     note: str | None = Field(default=None, max_length=200)
 
 

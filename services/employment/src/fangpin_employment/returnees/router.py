@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter
 
 from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
+from fangpin_common.types import Day
 from fangpin_employment.deps import SCOPED, Editor, PolicyDep
 from fangpin_employment.returnees import service
 from fangpin_employment.returnees.models import (
@@ -44,7 +43,7 @@ async def list_returns(session: SessionDep, principal: PrincipalDep, county: Cou
 @router.get("/key-groups", response_model=list[KeyGroupMemberRead])
 async def key_groups(session: SessionDep, principal: PrincipalDep, county: CountyDep,
                      clock: ClockDep, township: str | None = None, group: str | None = None,
-                     on: date | None = None) -> list[KeyGroupMemberRead]:
+                     on: Day | None = None) -> list[KeyGroupMemberRead]:
     """Key-group members on a date (default today), with their assistance outcome."""
     return await service.list_members(session, principal, county, township, group,
                                       on or clock.today())

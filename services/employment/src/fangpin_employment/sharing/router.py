@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path
 from fangpin_common import export
 from fangpin_common.auth import Principal, current_principal
 from fangpin_common.deps import ClockDep, CountyDep, SessionDep
+from fangpin_common.types import Year
 from fangpin_employment.deps import EMPLOYMENT_GRANT
 from fangpin_employment.sharing import rules, service
 from fangpin_employment.sharing.models import ShareRead
@@ -23,8 +24,9 @@ async def hr_or_county(principal: Annotated[Principal, Depends(current_principal
 Reader = Annotated[Principal, Depends(hr_or_county)]
 
 
-@router.get("/{year}/{quarter}", response_model=None)
-async def quarter_export(year: int, quarter: Annotated[int, Path(ge=1, le=4)],
+@router.get("/{year}/{quarter}", response_model=None,
+            responses=export.file_responses(export.XLSX))
+async def quarter_export(year: Year, quarter: Annotated[int, Path(ge=1, le=4)],
                          session: SessionDep, _: Reader, county: CountyDep, clock: ClockDep,
                          format: Literal["json", "xlsx"] = "json"):
     """The quarter's work information and key-group lists (E6), as JSON or XLSX."""
@@ -44,7 +46,7 @@ async def quarter_export(year: int, quarter: Annotated[int, Path(ge=1, le=4)],
 
 
 @router.post("/{year}/{quarter}", status_code=201, response_model=ShareRead)
-async def share(year: int, quarter: Annotated[int, Path(ge=1, le=4)], session: SessionDep,
+async def share(year: Year, quarter: Annotated[int, Path(ge=1, le=4)], session: SessionDep,
                 principal: Reader, county: CountyDep, clock: ClockDep) -> ShareRead:
     """Record that the quarter was shared and announce it (work_info.shared)."""
     if principal.role != "county":

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
 from fangpin_common.db import UTCDateTime
+from fangpin_common.types import Day
 from fangpin_employment.base import Base
 
 Severity = Literal["一般", "较重", "突出"]
@@ -47,12 +48,12 @@ class FindingIn(SQLModel):
     issue: str = Field(min_length=1, max_length=500)
     severity: Severity = "一般"
     notify_units: list[str] = Field(default_factory=list)
-    rectify_by: date | None = None
+    rectify_by: Day | None = None
 
 
 class CheckCreate(SQLModel):
     township: str = Field(max_length=32)
-    checked_on: date
+    checked_on: Day
     unannounced: bool = True
     inspectors: list[str] = Field(min_length=1)
     scope: str = Field(default="脱贫人口就业帮扶工作", max_length=200)
@@ -60,7 +61,7 @@ class CheckCreate(SQLModel):
 
 
 class Rectified(SQLModel):
-    rectified_on: date
+    rectified_on: Day
     rectification: str = Field(min_length=1, max_length=500)
 
 

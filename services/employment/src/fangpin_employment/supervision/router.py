@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from fangpin_common.deps import ClockDep, CountyDep, SessionDep
+from fangpin_common.types import Year
 from fangpin_employment.deps import SCOPED, CountyStaff, TownshipOrCounty
 from fangpin_employment.supervision import service
 from fangpin_employment.supervision.models import (
@@ -33,6 +34,6 @@ async def rectify(finding_id: str, body: Rectified, session: SessionDep,
 
 
 @router.get("/summary", response_model=QuarterSummary)
-async def summary(session: SessionDep, _: CountyStaff, county: CountyDep, year: int,
+async def summary(session: SessionDep, _: CountyStaff, county: CountyDep, year: Year,
                   quarter: Annotated[int, Query(ge=1, le=4)]) -> QuarterSummary:
     return await service.summary(session, county, year, quarter)

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, BigInteger, Column, Index
 from sqlmodel import Field, SQLModel
 
 from fangpin_common.db import UTCDateTime
+from fangpin_common.types import Count, Day, Fen
 from fangpin_employment.base import Base
 
 SupportKind = Literal[
@@ -45,17 +46,17 @@ class ApplicationCreate(SQLModel):
     workshop_id: str | None = Field(default=None, max_length=36)
     employer: str | None = Field(default=None, max_length=100)
     township: str | None = Field(default=None, max_length=32)
-    amount_fen: int = Field(ge=0)
+    amount_fen: Fen = Field(ge=0)
     # Facts the records cannot show: a business registration, a finished course, employees.
     business_name: str | None = Field(default=None, max_length=100)
     training_course: str | None = Field(default=None, max_length=100)
-    training_completed_on: date | None = None
-    poverty_employees: int | None = Field(default=None, ge=0)
+    training_completed_on: Day | None = None
+    poverty_employees: Count | None = Field(default=None, ge=0)
 
 
 class Decision(SQLModel):
     action: Literal["approve", "reject", "pay"]
-    on: date | None = None
+    on: Day | None = None
     note: str | None = Field(default=None, max_length=200)
 
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from fangpin_common import export
 from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
+from fangpin_common.types import Year
 from fangpin_employment.deps import SCOPED, PolicyDep
 from fangpin_employment.targets import rules, service
 from fangpin_employment.targets.models import TargetTable
@@ -19,9 +20,10 @@ async def targets(_: PrincipalDep, county: CountyDep, policy: PolicyDep) -> Targ
     return service.table(county, policy)
 
 
-@router.get("/progress", response_model=None)
+@router.get("/progress", response_model=None,
+            responses=export.file_responses(export.XLSX))
 async def progress(session: SessionDep, _: PrincipalDep, county: CountyDep, policy: PolicyDep,
-                   clock: ClockDep, year: int | None = None,
+                   clock: ClockDep, year: Year | None = None,
                    format: Literal["json", "xlsx"] = "json"):
     result = await service.progress(session, county, policy, year or clock.today().year)
     if format == "json":

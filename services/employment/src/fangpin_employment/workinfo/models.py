@@ -10,6 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from fangpin_common.bounded_lists import at_most
 from fangpin_common.db import UTCDateTime
+from fangpin_common.types import Count, Day, SignedFen
 from fangpin_employment.base import Base
 
 LocationType = Literal["县内", "区内县外", "区外"]
@@ -50,11 +51,11 @@ class WorkRecordIn(SQLModel):
     quarter: int = Field(ge=1, le=4)
     location_type: LocationType | None = Field(default=None, description="县内/区内县外/区外")
     place: str | None = Field(default=None, max_length=100, description="务工地点")
-    months_worked: int = Field(description="本季度务工月数（0–3）")
-    wage_fen: int = Field(description="本季度工资性收入（分）")
+    months_worked: Count = Field(description="本季度务工月数（0–3）")
+    wage_fen: SignedFen = Field(description="本季度工资性收入（分）")
     employer: str | None = Field(default=None, max_length=100)
     helper_name: str | None = Field(default=None, max_length=50, description="采集的帮扶联系人")
-    verified_on: date | None = Field(default=None, description="与农户核实确认的日期")
+    verified_on: Day | None = Field(default=None, description="与农户核实确认的日期")
 
 
 class WorkRecordBatch(SQLModel):

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query
 
 from fangpin_common.auth import ensure_reach
 from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
+from fangpin_common.types import Offset, Year
 from fangpin_employment.deps import SCOPED, Editor, PolicyDep
 from fangpin_employment.labourers import service as labourers
 from fangpin_employment.workinfo import rules, service
@@ -37,10 +38,10 @@ async def record_batch(body: WorkRecordBatch, session: SessionDep, principal: Ed
 
 @router.get("", response_model=list[WorkRecordRead])
 async def list_records(session: SessionDep, principal: PrincipalDep, county: CountyDep,
-                       year: int, quarter: Annotated[int | None, Query(ge=1, le=4)] = None,
+                       year: Year, quarter: Annotated[int | None, Query(ge=1, le=4)] = None,
                        township: str | None = None, labourer_id: str | None = None,
                        limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-                       offset: Annotated[int, Query(ge=0)] = 0) -> list[WorkRecordRead]:
+                       offset: Offset = 0) -> list[WorkRecordRead]:
     rows = await service.list_records(session, principal, county, township, year, quarter,
                                       labourer_id, limit, offset)
     return [WorkRecordRead(**r.model_dump()) for r in rows]
@@ -48,7 +49,7 @@ async def list_records(session: SessionDep, principal: PrincipalDep, county: Cou
 
 @router.get("/anomalies", response_model=Screening | list[Screening])
 async def anomalies(session: SessionDep, principal: PrincipalDep, county: CountyDep,
-                    policy: PolicyDep, year: int, quarter: Annotated[int, Query(ge=1, le=4)],
+                    policy: PolicyDep, year: Year, quarter: Annotated[int, Query(ge=1, le=4)],
                     township: str | None = None) -> Screening | list[Screening]:
     """Quarterly screening (E7): the township's list; without a township, every township's
     (county users only)."""
@@ -66,14 +67,14 @@ async def anomalies(session: SessionDep, principal: PrincipalDep, county: County
 
 @router.get("/stable", response_model=list[StableCount])
 async def stable(session: SessionDep, _: PrincipalDep, county: CountyDep, policy: PolicyDep,
-                 year: int) -> list[StableCount]:
+                 year: Year) -> list[StableCount]:
     """Labourers in stable employment (>= 6 months in the year, configurable) per township."""
     return await service.stable_counts(session, county, policy, year)
 
 
 @router.get("/stable/{township}")
 async def stable_list(township: str, session: SessionDep, principal: PrincipalDep,
-                      county: CountyDep, policy: PolicyDep, year: int) -> list[dict]:
+                      county: CountyDep, policy: PolicyDep, year: Year) -> list[dict]:
     code = labourers.resolve_township(county, township, "township", "path")
     ensure_reach(principal, code)
     return await service.stable_labourers(session, policy, year, code)

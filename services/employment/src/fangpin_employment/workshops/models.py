@@ -10,6 +10,7 @@ from sqlalchemy import BigInteger, Column, Index
 from sqlmodel import Field, SQLModel
 
 from fangpin_common.db import UTCDateTime
+from fangpin_common.types import Day, Fen
 from fangpin_employment.base import Base
 
 ManagementClass = Literal["升级", "扶持", "新建", "调整"]
@@ -68,29 +69,29 @@ class WorkshopCreate(SQLModel):
     liaison_name: str = Field(min_length=1, max_length=50)
     liaison_unit: str | None = Field(default=None, max_length=64)
     pilot: bool = False
-    established_on: date
+    established_on: Day
 
 
 class WorkshopUpdate(SQLModel):
     management_class: ManagementClass | None = None
     liaison_name: str | None = Field(default=None, min_length=1, max_length=50)
     liaison_unit: str | None = Field(default=None, max_length=64)
-    on: date | None = None
+    on: Day | None = None
 
 
 class EmployeeAdd(SQLModel):
     labourer_id: str = Field(min_length=1, max_length=64)
-    start_on: date
+    start_on: Day
 
 
 class EmployeeLeave(SQLModel):
-    end_on: date
+    end_on: Day
 
 
 class SubsidyAdd(SQLModel):
     kind: SubsidyKind
-    amount_fen: int = Field(gt=0)
-    granted_on: date
+    amount_fen: Fen = Field(gt=0)
+    granted_on: Day
     note: str | None = Field(default=None, max_length=200)
 
 

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter
 
 from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
+from fangpin_common.types import Day, Year
 from fangpin_employment.deps import SCOPED, TownshipOrCounty
 from fangpin_employment.workshops import rules, service
 from fangpin_employment.workshops.models import (
@@ -30,7 +29,7 @@ async def create(body: WorkshopCreate, session: SessionDep, principal: TownshipO
 @router.get("", response_model=list[WorkshopRead])
 async def list_workshops(session: SessionDep, principal: PrincipalDep, county: CountyDep,
                          clock: ClockDep, township: str | None = None,
-                         on: date | None = None) -> list[WorkshopRead]:
+                         on: Day | None = None) -> list[WorkshopRead]:
     rows = await service.list_workshops(session, principal, county, township)
     return [await service.read(session, r, on or clock.today()) for r in rows]
 
@@ -65,7 +64,7 @@ async def grant(workshop_id: str, body: SubsidyAdd, session: SessionDep,
 
 @router.get("/{workshop_id}/headcount")
 async def headcount(workshop_id: str, session: SessionDep, principal: PrincipalDep,
-                    clock: ClockDep, year: int | None = None) -> dict:
+                    clock: ClockDep, year: Year | None = None) -> dict:
     """脱贫 employees at each month's end: is the workshop's intake of 脱贫 labour stable?"""
     workshop = await service.get(session, workshop_id, principal)
     today = clock.today()

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, BigInteger, Column, Index
 from sqlmodel import Field, SQLModel
 
 from fangpin_common.db import UTCDateTime
+from fangpin_common.types import Day, Fen
 from fangpin_industry.base import Base
 
 
@@ -66,9 +67,9 @@ class IndustryUpdate(SQLModel):
 class MeasureCreate(SQLModel):
     measure_type: str = Field(max_length=20,
                               description="帮扶措施，见县配置 industry.measure_types")
-    granted_on: date = Field(description="落实日期")
-    ends_on: date | None = Field(default=None, description="有效期止（如贷款到期日），可空")
-    amount_fen: int | None = Field(default=None, ge=0, le=10**13, description="金额（分）")
+    granted_on: Day = Field(description="落实日期")
+    ends_on: Day | None = Field(default=None, description="有效期止（如贷款到期日），可空")
+    amount_fen: Fen | None = Field(default=None, ge=0, le=10**13, description="金额（分）")
     project_id: str | None = Field(default=None, max_length=36, description="带动的产业项目")
     note: str | None = Field(default=None, max_length=200)
 

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from fangpin_common.deps import ClockDep, CountyDep, SessionDep
+from fangpin_common.types import Day
 from fangpin_industry.access import AreaUser, IndustryDep
 from fangpin_industry.households import service
 from fangpin_industry.households.models import (
@@ -20,7 +20,7 @@ from fangpin_industry.households.rules import is_effective
 from fangpin_industry.specialties.service import resolve_township
 
 router = APIRouter(prefix="/api/v1", tags=["household industry assistance"])
-AsOf = Annotated[date | None, Query(description="统计日期，默认今天")]
+AsOf = Annotated[Day | None, Query(description="统计日期，默认今天")]
 
 
 @router.get("/households/{household_id}/industry", response_model=HouseholdIndustryRead)

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from fangpin_common.db import UTCDateTime
+from fangpin_common.types import Day, Fen
 from fangpin_industry.base import Base
 from fangpin_industry.vocabulary import (
     EntityType,
@@ -106,7 +107,7 @@ class Linkage(SQLModel):
 
 class FundItem(SQLModel):
     source: FundSource
-    amount_fen: int = Field(ge=0, le=MAX_FEN)
+    amount_fen: Fen = Field(ge=0, le=MAX_FEN)
 
 
 class ProjectCreate(SQLModel):
@@ -122,8 +123,8 @@ class ProjectCreate(SQLModel):
     # Stated before the project enters the library (I3): an empty list is refused.
     farmer_linkage: list[Linkage] = Field(default_factory=list, max_length=10)
     funds: list[FundItem] = Field(min_length=1, max_length=10)
-    planned_start: date | None = None
-    planned_completion: date
+    planned_start: Day | None = None
+    planned_completion: Day
     responsible_unit: str | None = Field(default=None, max_length=64,
                                          description="责任单位代码，默认为项目库牵头单位")
 
@@ -140,11 +141,11 @@ class ProjectUpdate(SQLModel):
     linkage_model: str | None = Field(default=None, max_length=60)
     farmer_linkage: list[Linkage] | None = Field(default=None, max_length=10)
     funds: list[FundItem] | None = Field(default=None, min_length=1, max_length=10)
-    planned_start: date | None = None
-    planned_completion: date | None = None
+    planned_start: Day | None = None
+    planned_completion: Day | None = None
     status: ProjectStatus | None = None
-    completed_on: date | None = None
-    in_use_on: date | None = None
+    completed_on: Day | None = None
+    in_use_on: Day | None = None
     disbursed_fen: int | None = Field(default=None, ge=0, le=MAX_FEN)
     linked_households_actual: int | None = Field(default=None, ge=0, le=1_000_000)
     responsible_unit: str | None = Field(default=None, max_length=64)
@@ -165,7 +166,7 @@ class AssetCreate(SQLModel):
     value_fen: int = Field(ge=0, le=MAX_FEN)
     owner: str = Field(min_length=1, max_length=100, description="村集体经济组织名称")
     owner_village: str | None = Field(default=None, max_length=64)
-    registered_on: date
+    registered_on: Day
 
 
 class FlagRead(SQLModel):

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from fangpin_common import revisions
 from fangpin_common.deps import ClockDep, CountyDep, SessionDep
+from fangpin_common.types import Offset, Year
 from fangpin_industry.access import AreaUser, IndustryDep, Manager
 from fangpin_industry.projects import service
 from fangpin_industry.projects.models import (
@@ -42,7 +43,7 @@ async def list_projects(session: SessionDep, principal: AreaUser, county: County
                         config: IndustryDep, township: str | None = None,
                         status: ProjectStatus | None = None, flag: FlagKind | None = None,
                         limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                        offset: Annotated[int, Query(ge=0)] = 0) -> list[ProjectRead]:
+                        offset: Offset = 0) -> list[ProjectRead]:
     code = resolve_township(county, township, "township", "query") if township else None
     projects = await service.list_projects(session, principal, config, code, status, flag,
                                            limit, offset)
@@ -51,7 +52,7 @@ async def list_projects(session: SessionDep, principal: AreaUser, county: County
 
 @router.get("/summary", response_model=list[LibraryFigures])
 async def summary(session: SessionDep, principal: AreaUser, county: CountyDep,
-                  config: IndustryDep, year: int | None = None) -> list[LibraryFigures]:
+                  config: IndustryDep, year: Year | None = None) -> list[LibraryFigures]:
     return await service.library_summary(session, principal, county, config, year)
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from fangpin_common.db import UTCDateTime
+from fangpin_common.types import Quantity
 from fangpin_industry.base import Base
 
 
@@ -33,7 +34,7 @@ class TargetReport(Base, table=True):
 
 class ReportCreate(SQLModel):
     period: str = Field(max_length=7, description="报告期：2024-03（月）、2024-Q1（季度）或 2024")
-    value: Decimal = Field(max_digits=18, decimal_places=4, description="本年累计完成值")
+    value: Quantity = Field(max_digits=18, decimal_places=4, description="本年累计完成值")
     note: str | None = Field(default=None, max_length=200)
 
 

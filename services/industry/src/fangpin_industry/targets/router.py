@@ -29,7 +29,8 @@ async def progress(session: SessionDep, principal: PrincipalDep, county: CountyD
     return await service.progress(session, principal, county, config, as_of)
 
 
-@router.get("/progress.xlsx", response_class=Response)
+@router.get("/progress.xlsx", response_class=Response,
+            responses=export.file_responses(export.XLSX))
 async def progress_xlsx(session: SessionDep, principal: PrincipalDep, county: CountyDep,
                         config: IndustryDep, as_of: AsOf = None) -> Response:
     rows = await service.progress(session, principal, county, config, as_of)

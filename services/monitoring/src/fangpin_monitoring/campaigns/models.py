@@ -16,6 +16,7 @@ from sqlalchemy import JSON, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
 from fangpin_common.db import UTCDateTime
+from fangpin_common.types import Day
 from fangpin_monitoring.base import Base
 
 ItemStatus = Literal["pending", "verified", "discrepancy", "fixed"]
@@ -85,8 +86,8 @@ class ItemResult(Base, table=True):
 # -- schemas -----------------------------------------------------------------------------
 class CampaignCreate(SQLModel):
     name: str = Field(min_length=1, max_length=100, description="专项行动名称")
-    start_on: date
-    due_on: date = Field(description="完成期限")
+    start_on: Day
+    due_on: Day = Field(description="完成期限")
     townships: list[str] = Field(default_factory=list,
                                  description="参与乡镇（代码或名称）；不填为全县")
     categories: list[Category] = Field(default_factory=lambda: ["脱贫户", "监测户"],

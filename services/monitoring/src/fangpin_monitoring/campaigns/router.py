@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from fangpin_common import export
 from fangpin_common.auth import Principal, require_roles
 from fangpin_common.deps import ClockDep, CountyDep, SessionDep
+from fangpin_common.types import Offset
 from fangpin_monitoring.campaigns import service
 from fangpin_monitoring.campaigns.export import progress_workbook
 from fangpin_monitoring.campaigns.models import (
@@ -51,7 +52,7 @@ async def list_checklists(campaign_id: str, session: SessionDep, principal: Loca
                           county: CountyDep, township: str | None = None,
                           village: str | None = None, state: State | None = None,
                           limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                          offset: Annotated[int, Query(ge=0)] = 0) -> list[ChecklistRead]:
+                          offset: Offset = 0) -> list[ChecklistRead]:
     campaign = await service.get_campaign(session, campaign_id)
     code = resolve_township(county, township) if township else None
     rows = await service.list_checklists(session, campaign, principal, code, village, state,
@@ -101,7 +102,8 @@ async def progress(campaign_id: str, session: SessionDep, principal: Local, coun
     return await service.progress(session, campaign, principal, county, by, code)
 
 
-@router.get("/{campaign_id}/progress.xlsx", response_class=Response)
+@router.get("/{campaign_id}/progress.xlsx", response_class=Response,
+            responses=export.file_responses(export.XLSX))
 async def progress_xlsx(campaign_id: str, session: SessionDep, principal: Local,
                         county: CountyDep, by: By = "township",
                         township: str | None = None) -> Response:

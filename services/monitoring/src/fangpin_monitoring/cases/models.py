@@ -10,6 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from fangpin_common.bounded_lists import at_most
 from fangpin_common.db import UTCDateTime
+from fangpin_common.types import Day
 from fangpin_monitoring.base import Base
 from fangpin_monitoring.households.models import Subcategory
 
@@ -51,7 +52,7 @@ class Helper(Base, table=True):
 
 class CaseCreate(SQLModel):
     household_id: str = Field(min_length=1, max_length=64)
-    inclusion_date: date = Field(description="县级确认纳入日期")
+    inclusion_date: Day = Field(description="县级确认纳入日期")
     category: Subcategory
     risk_types: RiskTypes = Field(min_length=1)
 
@@ -60,7 +61,7 @@ class HelperAssign(SQLModel):
     name: str = Field(min_length=1, max_length=50)
     unit: str | None = Field(default=None, max_length=64, description="帮扶单位代码")
     phone: str | None = Field(default=None, max_length=20)
-    assigned_on: date | None = Field(default=None, description="默认为今天")
+    assigned_on: Day | None = Field(default=None, description="默认为今天")
 
 
 class HelperRead(SQLModel):

@@ -8,6 +8,7 @@ from fangpin_common import revisions
 from fangpin_common.auth import Principal, shown_phone
 from fangpin_common.authority import authorised
 from fangpin_common.deps import ClockDep, PrincipalDep, SessionDep
+from fangpin_common.types import Offset
 from fangpin_monitoring.cases import service
 from fangpin_monitoring.cases.models import CaseRead, HelperAssign, HelperRead
 
@@ -36,6 +37,6 @@ async def get_case(case_id: str, session: SessionDep, principal: PrincipalDep,
 @router.get("", response_model=list[CaseRead])
 async def list_cases(session: SessionDep, principal: PrincipalDep, status: str | None = None,
                      limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                     offset: Annotated[int, Query(ge=0)] = 0) -> list[CaseRead]:
+                     offset: Offset = 0) -> list[CaseRead]:
     cases = await service.list_cases(session, principal, status, limit, offset)
     return [await service.read_case(session, c, principal) for c in cases]

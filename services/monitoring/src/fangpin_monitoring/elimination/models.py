@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from fangpin_common.db import UTCDateTime
+from fangpin_common.types import Count, Day
 from fangpin_monitoring.base import Base
 
 Step = Literal["home_verification", "village_review", "public_notice", "township_review",
@@ -69,7 +70,7 @@ class EliminationStep(Base, table=True):
 
 
 class AssessmentCreate(SQLModel):
-    assessed_on: date | None = Field(default=None, description="默认为今天")
+    assessed_on: Day | None = Field(default=None, description="默认为今天")
     conclusion: Literal["continue", "propose_elimination"] = Field(
         description="continue 继续监测帮扶 / propose_elimination 拟风险消除")
     rigid_expenses_resolved: bool = Field(description="大病、就学等大额刚性支出已解决")
@@ -97,7 +98,7 @@ class AssessmentRead(SQLModel):
 
 
 class EliminationStart(SQLModel):
-    started_on: date | None = Field(default=None, description="默认为今天")
+    started_on: Day | None = Field(default=None, description="默认为今天")
     note: str | None = Field(default=None, max_length=2000)
 
 
@@ -109,14 +110,14 @@ class Objection(SQLModel):
 class EliminationStepRecord(SQLModel):
     step: Step
     outcome: Literal["pass", "reject"] = "pass"
-    done_on: date | None = Field(default=None, description="默认为今天")
+    done_on: Day | None = Field(default=None, description="默认为今天")
     people: list[str] = Field(default_factory=list, max_length=20, description="办理人员")
     note: str | None = Field(default=None, max_length=2000)
     reason: str | None = Field(default=None, max_length=1000, description="不通过的原因")
-    votes_for: int | None = Field(default=None, ge=0)
-    votes_against: int | None = Field(default=None, ge=0)
-    notice_start: date | None = None
-    notice_end: date | None = None
+    votes_for: Count | None = Field(default=None, ge=0)
+    votes_against: Count | None = Field(default=None, ge=0)
+    notice_start: Day | None = None
+    notice_end: Day | None = None
     objections: list[Objection] = Field(default_factory=list, max_length=50)
 
 

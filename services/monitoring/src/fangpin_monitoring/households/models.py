@@ -12,6 +12,7 @@ from sqlmodel import Field, SQLModel
 
 from fangpin_common.bounded_lists import at_most
 from fangpin_common.db import UTCDateTime
+from fangpin_common.types import BirthDate
 from fangpin_monitoring.base import Base
 from fangpin_monitoring.households import rules
 
@@ -70,7 +71,7 @@ class MemberFields(SQLModel):
     name: str = Field(min_length=1, max_length=50)
     id_number: str = Field(min_length=18, max_length=18, description="18位居民身份证号")
     sex: Sex
-    birth_date: date
+    birth_date: BirthDate
     relation: str = Field(max_length=20, description="与户主关系")
     labour_capacity: LabourCapacity
     in_school: bool = False

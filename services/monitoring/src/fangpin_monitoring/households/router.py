@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from fangpin_common import audit, revisions
 from fangpin_common.auth import Principal, projected, require_roles
 from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
+from fangpin_common.types import Offset
 from fangpin_monitoring.households import service
 from fangpin_monitoring.households.models import HouseholdCreate, HouseholdRead, HouseholdUpdate
 
@@ -50,7 +51,7 @@ async def get_household(household_id: str, session: SessionDep, principal: Princ
 async def list_households(session: SessionDep, principal: PrincipalDep,
                           township: str | None = None, village: str | None = None,
                           limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                          offset: Annotated[int, Query(ge=0)] = 0):
+                          offset: Offset = 0):
     households = await service.list_households(session, principal, township, village, limit,
                                                offset)
     members = await service.members_of(session, [h.id for h in households])

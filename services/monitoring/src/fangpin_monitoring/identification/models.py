@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from fangpin_common.db import UTCDateTime
+from fangpin_common.types import Count, Day
 from fangpin_monitoring.base import Base
 from fangpin_monitoring.cases.models import DeadlineRead, RiskTypes
 from fangpin_monitoring.households.models import Subcategory
@@ -73,7 +74,7 @@ class IdentificationCreate(SQLModel):
 class StepRecord(SQLModel):
     step: Step
     outcome: Literal["pass", "reject"] = "pass"
-    done_on: date | None = Field(default=None, description="默认为今天")
+    done_on: Day | None = Field(default=None, description="默认为今天")
     people: list[str] = Field(default_factory=list, max_length=20, description="办理人员")
     note: str | None = Field(default=None, max_length=2000)
     reason: str | None = Field(default=None, max_length=1000, description="不通过的原因")
@@ -83,10 +84,10 @@ class StepRecord(SQLModel):
     # information comparison
     findings: str | None = Field(default=None, max_length=2000, description="信息比对结果")
     # democratic review and public notice
-    votes_for: int | None = Field(default=None, ge=0)
-    votes_against: int | None = Field(default=None, ge=0)
-    notice_start: date | None = None
-    notice_end: date | None = None
+    votes_for: Count | None = Field(default=None, ge=0)
+    votes_against: Count | None = Field(default=None, ge=0)
+    notice_start: Day | None = None
+    notice_end: Day | None = None
     objections: str | None = Field(default=None, max_length=2000, description="公示期间的异议")
     objections_resolved: bool | None = None
 
@@ -133,7 +134,7 @@ class PlatformInclusion(SQLModel):
     household_id: str | None = Field(default=None, max_length=64)
     platform_household_id: str | None = Field(default=None, max_length=64,
                                               description="自治区平台的户编号")
-    inclusion_date: date
+    inclusion_date: Day
     category: Subcategory
     risk_types: RiskTypes = Field(min_length=1)
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from fangpin_common.auth import Principal, require_roles
 from fangpin_common.authority import authorised
 from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
+from fangpin_common.types import Offset
 from fangpin_monitoring.identification import service
 from fangpin_monitoring.identification.models import (
     IdentificationCreate,
@@ -57,7 +58,7 @@ async def list_identifications(
         session: SessionDep, principal: Worker,
         status: Literal["in_progress", "confirmed", "rejected", "superseded"] | None = None,
         township: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0) -> list[IdentificationRead]:
+        offset: Offset = 0) -> list[IdentificationRead]:
     found = await service.list_identifications(session, principal, status, township, limit,
                                                offset)
     return [await service.read(session, i) for i in found]

@@ -30,7 +30,8 @@ async def import_households(
                                            file.filename, valid_only)
 
 
-@router.get("/template")
+@router.get("/template", response_class=Response,
+            responses=export.file_responses(export.XLSX, export.CSV))
 async def template(county: CountyDep, _: PrincipalDep,
                    format: Literal["xlsx", "csv"] = "xlsx") -> Response:
     """The blank import template, with a sheet that explains every column (XLSX)."""

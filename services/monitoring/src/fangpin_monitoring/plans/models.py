@@ -9,6 +9,7 @@ from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
 
 from fangpin_common.db import UTCDateTime
+from fangpin_common.types import Day, Fen
 from fangpin_monitoring.base import Base
 
 MeasureType = Literal["产业帮扶", "以奖代补", "小额信贷", "技术培训", "技能培训", "就业帮扶",
@@ -56,22 +57,22 @@ class MeasureCreate(SQLModel):
     measure_type: MeasureType
     responsible_unit: str = Field(min_length=1, max_length=64, description="责任单位代码（县配置）")
     status: MeasureStatus = "planned"
-    start_on: date | None = Field(default=None, description="默认为今天")
+    start_on: Day | None = Field(default=None, description="默认为今天")
     description: str | None = Field(default=None, max_length=1000)
-    amount_fen: int | None = Field(default=None, ge=0, description="金额（分）")
+    amount_fen: Fen | None = Field(default=None, ge=0, description="金额（分）")
 
 
 class MeasureUpdate(SQLModel):
     status: MeasureStatus | None = None
     responsible_unit: str | None = Field(default=None, min_length=1, max_length=64)
-    end_on: date | None = None
+    end_on: Day | None = None
     description: str | None = Field(default=None, max_length=1000)
     revision: int | None = Field(default=None, ge=1, description="所依据的版本（或用 If-Match）")
 
 
 class PlanCreate(SQLModel):
     summary: str = Field(min_length=2, max_length=2000, description="帮扶计划")
-    filed_on: date | None = Field(default=None, description="默认为今天")
+    filed_on: Day | None = Field(default=None, description="默认为今天")
     helper_id: str | None = Field(default=None, max_length=64, description="制定计划的帮扶责任人")
     measures: list[MeasureCreate] = Field(min_length=1, max_length=50)
 

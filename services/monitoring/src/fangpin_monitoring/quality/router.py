@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from fangpin_common import export as files
 from fangpin_common.auth import Principal, require_roles
 from fangpin_common.deps import ClockDep, CountyDep, SessionDep
+from fangpin_common.types import Page, RowId
 from fangpin_monitoring.quality import export, rules, service
 from fangpin_monitoring.quality.models import (
     AnomalyPage,
@@ -62,7 +63,7 @@ async def get_run(run_id: str, session: SessionDep, _: Reader) -> RunRead:
 async def list_anomalies(
         session: SessionDep, principal: Reader, county: CountyDep,
         township: str | None = None, village: str | None = None, rule: str | None = None,
-        status: str | None = None, page: Annotated[int, Query(ge=1)] = 1,
+        status: str | None = None, page: Page = 1,
         page_size: Annotated[int, Query(ge=1, le=1000)] = 100) -> AnomalyPage:
     """The anomaly list of the caller's area (a township's, a village's), filtered."""
     items, total = await service.list_anomalies(
@@ -71,7 +72,8 @@ async def list_anomalies(
     return AnomalyPage(items=items, total=total, page=page, page_size=page_size)
 
 
-@router.get("/anomalies.xlsx")
+@router.get("/anomalies.xlsx", response_class=Response,
+            responses=files.file_responses(files.XLSX))
 async def export_anomalies(session: SessionDep, principal: Reader, county: CountyDep,
                            township: str | None = None, village: str | None = None,
                            rule: str | None = None, status: str | None = None) -> Response:
@@ -84,7 +86,7 @@ async def export_anomalies(session: SessionDep, principal: Reader, county: Count
 
 
 @router.post("/anomalies/{anomaly_id}/explain", response_model=AnomalyRead)
-async def explain(anomaly_id: int, body: ExplainBody, session: SessionDep,
+async def explain(anomaly_id: RowId, body: ExplainBody, session: SessionDep,
                   principal: Explainer, county: CountyDep, clock: ClockDep) -> AnomalyRead:
     """Not a problem, or not to be fixed: the reason is kept and later runs leave it be."""
     return await service.explain(session, anomaly_id, body.reason, principal, county, clock)

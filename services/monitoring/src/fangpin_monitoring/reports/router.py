@@ -10,14 +10,15 @@ from fangpin_common.auth import Principal, require_roles
 from fangpin_common.county import County
 from fangpin_common.deps import ClockDep, CountyDep, SessionDep
 from fangpin_common.errors import DomainError
+from fangpin_common.types import Day
 from fangpin_monitoring.reports import rules, service
 from fangpin_monitoring.reports.models import MonitoringReport
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 Reader = Annotated[Principal, Depends(require_roles("county", "township", "village", "platform"))]
 Period = Annotated[str | None, Query(description="统计月份，如 2024-03")]
-From = Annotated[date | None, Query(alias="from", description="起始日期（与 to 同时填写）")]
-To = Annotated[date | None, Query(alias="to", description="截止日期（含）")]
+From = Annotated[Day | None, Query(alias="from", description="起始日期（与 to 同时填写）")]
+To = Annotated[Day | None, Query(alias="to", description="截止日期（含）")]
 
 
 async def _report(session, principal: Principal, county: County, clock, period: str | None,

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from fangpin_common.db import UTCDateTime
+from fangpin_common.types import Day
 from fangpin_monitoring.base import Base
 from fangpin_monitoring.cases.models import RiskTypes
 
@@ -105,7 +106,7 @@ _TEXT = 2000
 
 class VisitCreate(SQLModel):
     household_id: str = Field(min_length=1, max_length=64)
-    visited_on: date = Field(description="走访日期")
+    visited_on: Day = Field(description="走访日期")
     visitor_name: str = Field(min_length=1, max_length=50, description="走访人")
     visitor_role: VisitorRole | None = None
     family_changes: str | None = Field(default=None, max_length=_TEXT, description="家庭信息变化")

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -9,6 +8,7 @@ from fangpin_common import audit, revisions
 from fangpin_common.auth import Principal, require_roles
 from fangpin_common.deps import ClockDep, CountyDep, SessionDep
 from fangpin_common.errors import DomainError
+from fangpin_common.types import Day, Offset
 from fangpin_monitoring.households.service import resolve_township
 from fangpin_monitoring.visits import rules, service
 from fangpin_monitoring.visits.models import (
@@ -82,10 +82,10 @@ async def record_visit(body: VisitCreate, session: SessionDep, principal: Local,
 
 @router.get("/api/v1/visits", response_model=list[VisitRead])
 async def list_visits(session: SessionDep, principal: Local, household_id: str | None = None,
-                      village: str | None = None, since: date | None = None,
-                      until: date | None = None,
+                      village: str | None = None, since: Day | None = None,
+                      until: Day | None = None,
                       limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                      offset: Annotated[int, Query(ge=0)] = 0) -> list[VisitRead]:
+                      offset: Offset = 0) -> list[VisitRead]:
     return await service.list_visits(session, principal, household_id, village, since, until,
                                       limit, offset)
 

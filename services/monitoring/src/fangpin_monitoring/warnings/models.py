@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from fangpin_common.db import UTCDateTime
+from fangpin_common.types import Day
 from fangpin_monitoring.base import Base
 from fangpin_monitoring.cases.models import RiskType, RiskTypes
 from fangpin_monitoring.households.models import Subcategory
@@ -108,7 +109,7 @@ class WarningVerify(SQLModel):
     decision: Literal["include", "dismiss"] = Field(
         description="include 拟纳入 / dismiss 核实不纳入")
     reason: str | None = Field(default=None, max_length=500, description="核实情况；不纳入时必填")
-    verified_on: date | None = Field(default=None, description="默认为今天")
+    verified_on: Day | None = Field(default=None, description="默认为今天")
     category: Subcategory | None = Field(default=None, description="拟纳入的监测对象类别")
     risk_types: RiskTypes | None = Field(default=None, min_length=1,
                                               description="默认为预警的风险类型")

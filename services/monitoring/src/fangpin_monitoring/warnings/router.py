@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fangpin_common.auth import Principal, require_roles
 from fangpin_common.deps import ClockDep, CountyDep, PrincipalDep, SessionDep
 from fangpin_common.errors import DomainError
+from fangpin_common.types import Offset
 from fangpin_monitoring.warnings import service
 from fangpin_monitoring.warnings.kinds import kinds_of
 from fangpin_monitoring.warnings.models import (
@@ -64,7 +65,7 @@ async def get_upload(upload_id: str, session: SessionDep, principal: PrincipalDe
 async def upload_rows(upload_id: str, session: SessionDep, principal: PrincipalDep,
                       county: CountyDep, which: Literal["invalid", "unmatched"] = "unmatched",
                       limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
-                      offset: Annotated[int, Query(ge=0)] = 0) -> list[RowIssue]:
+                      offset: Offset = 0) -> list[RowIssue]:
     result = await service.get_upload(session, upload_id, principal)
     kind = kinds_of(county).get(result.kind)
     return await service.issues(session, result, kind.match if kind else "person", which,
@@ -75,7 +76,7 @@ async def upload_rows(upload_id: str, session: SessionDep, principal: PrincipalD
 async def outside_system(session: SessionDep, principal: Finder, county: CountyDep,
                          township: str | None = None,
                          limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-                         offset: Annotated[int, Query(ge=0)] = 0) -> list[OutsideSystemRow]:
+                         offset: Offset = 0) -> list[OutsideSystemRow]:
     """体外循环: low-income people (civil affairs) whose household is not monitored (M7)."""
     return await service.outside_system(session, principal, county, township, limit, offset)
 
@@ -93,7 +94,7 @@ async def list_warnings(session: SessionDep, principal: Reader, county: CountyDe
                         kind: str | None = None, township: str | None = None,
                         village: str | None = None, upload_id: str | None = None,
                         limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-                        offset: Annotated[int, Query(ge=0)] = 0) -> list[WarningRead]:
+                        offset: Offset = 0) -> list[WarningRead]:
     found = await service.list_warnings(session, principal, county, status_=status, kind=kind,
                                         township=township, village=village, upload_id=upload_id,
                                         limit=limit, offset=offset)

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from fangpin_common.deps import ClockDep, SessionDep
+from fangpin_common.types import Offset
 from fangpin_notifications.deliveries import service
 from fangpin_notifications.deliveries.models import DeliveryRead
 from fangpin_notifications.deps import County, NotifierDep
@@ -21,7 +22,7 @@ State = Literal["pending", "sent", "dead", "cancelled", "unknown"]
 async def list_deliveries(session: SessionDep, _: County, state: State | None = "dead",
                           channel: str | None = None,
                           limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                          offset: Annotated[int, Query(ge=0)] = 0) -> list[DeliveryRead]:
+                          offset: Offset = 0) -> list[DeliveryRead]:
     return await service.list_deliveries(session, state, channel, limit, offset)
 
 

@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from fangpin_common.deps import ClockDep, PrincipalDep, SessionDep
+from fangpin_common.types import Offset
 from fangpin_notifications.inbox import service
 from fangpin_notifications.inbox.models import ReminderRead
 
@@ -17,7 +18,7 @@ async def list_inbox(session: SessionDep, principal: PrincipalDep,
                      unit: Annotated[str | None,
                                      Query(description="县级令牌可查看其他单位")] = None,
                      limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                     offset: Annotated[int, Query(ge=0)] = 0) -> list[ReminderRead]:
+                     offset: Offset = 0) -> list[ReminderRead]:
     return [ReminderRead(**r.model_dump())
             for r in await service.inbox(session, principal, state, limit, offset, unit)]
 
