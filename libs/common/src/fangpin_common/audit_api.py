@@ -14,6 +14,7 @@ from fangpin_common import export
 from fangpin_common.auth import Principal, require_roles
 from fangpin_common.clock import BUSINESS_TZ as SHANGHAI
 from fangpin_common.tables import AUDIT_LOG
+from fangpin_common.types import Day, Offset
 
 COLUMNS = ("序号", "时间", "操作人", "角色", "对象类型", "对象编号", "操作", "修改前", "修改后",
            "请求编号")
@@ -40,8 +41,8 @@ class AuditFilter(BaseModel):
     entity_type: str | None = None
     entity_id: str | None = None
     action: str | None = None
-    since: date | None = None  # business dates (Asia/Shanghai), inclusive
-    until: date | None = None
+    since: Day | None = None  # business dates (Asia/Shanghai), inclusive
+    until: Day | None = None
 
 
 def day_start(day: date) -> datetime:
@@ -84,7 +85,7 @@ def router() -> APIRouter:
     async def audit_trail(request: Request, _: CountyOnly,
                           filters: Annotated[AuditFilter, Query()],
                           limit: Annotated[int, Query(ge=1, le=10000)] = 500,
-                          offset: Annotated[int, Query(ge=0)] = 0,
+                          offset: Offset = 0,
                           format: Literal["json", "xlsx"] = "json"):
         """Who changed what and when, and who was shown whose full ID or phone (action
         read_full): filter by person (actor), entity, action and period; XLSX for the file."""

@@ -80,6 +80,8 @@ BirthDate = _date_type(FIRST_BIRTH_DAY, LAST_DAY)
 RowId = Annotated[int, Ge(1), Le(MAX_INT32)]
 # Paging: how many rows to skip; the limit's upper bound is the route's own choice.
 Offset = Annotated[int, Ge(0), Le(MAX_INT32)]
+# The revision a write is based on (If-Match's number, or `revision` in the body).
+Revision = Annotated[int, Ge(1), Le(MAX_INT32)]
 Page = Annotated[int, Ge(1), Le(MAX_INT32)]
 Limit = Annotated[int, Ge(1), Le(5000)]
 

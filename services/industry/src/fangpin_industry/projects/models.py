@@ -9,7 +9,7 @@ from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from fangpin_common.db import UTCDateTime
-from fangpin_common.types import Day, Fen
+from fangpin_common.types import Day, Fen, Revision
 from fangpin_industry.base import Base
 from fangpin_industry.vocabulary import (
     EntityType,
@@ -149,7 +149,7 @@ class ProjectUpdate(SQLModel):
     disbursed_fen: int | None = Field(default=None, ge=0, le=MAX_FEN)
     linked_households_actual: int | None = Field(default=None, ge=0, le=1_000_000)
     responsible_unit: str | None = Field(default=None, max_length=64)
-    revision: int | None = Field(default=None, ge=1, description="所依据的版本（或用 If-Match）")
+    revision: Revision | None = Field(default=None, description="所依据的版本（或用 If-Match）")
 
 
 class FlagCreate(SQLModel):

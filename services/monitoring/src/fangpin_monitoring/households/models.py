@@ -12,7 +12,7 @@ from sqlmodel import Field, SQLModel
 
 from fangpin_common.bounded_lists import at_most
 from fangpin_common.db import UTCDateTime
-from fangpin_common.types import BirthDate
+from fangpin_common.types import BirthDate, Revision
 from fangpin_monitoring.base import Base
 from fangpin_monitoring.households import rules
 
@@ -142,7 +142,7 @@ class HouseholdUpdate(KeyGroupFlags):
         lambda value: rules.normalise_digits(value) if isinstance(value, str) else value)
     members: Annotated[list[MemberUpdate], at_most(MAX_MEMBERS, "家庭成员")] = Field(
         min_length=1, max_length=MAX_MEMBERS)
-    revision: int | None = Field(default=None, ge=1, description="所依据的版本（或用 If-Match）")
+    revision: Revision | None = Field(default=None, description="所依据的版本（或用 If-Match）")
 
     @field_validator("members")
     @classmethod

@@ -9,7 +9,7 @@ from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
 
 from fangpin_common.db import UTCDateTime
-from fangpin_common.types import Day, Fen
+from fangpin_common.types import Day, Fen, Revision
 from fangpin_monitoring.base import Base
 
 MeasureType = Literal["产业帮扶", "以奖代补", "小额信贷", "技术培训", "技能培训", "就业帮扶",
@@ -67,7 +67,7 @@ class MeasureUpdate(SQLModel):
     responsible_unit: str | None = Field(default=None, min_length=1, max_length=64)
     end_on: Day | None = None
     description: str | None = Field(default=None, max_length=1000)
-    revision: int | None = Field(default=None, ge=1, description="所依据的版本（或用 If-Match）")
+    revision: Revision | None = Field(default=None, description="所依据的版本（或用 If-Match）")
 
 
 class PlanCreate(SQLModel):

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from fangpin_common.db import UTCDateTime
-from fangpin_common.types import Day
+from fangpin_common.types import Day, Revision
 from fangpin_monitoring.base import Base
 from fangpin_monitoring.cases.models import RiskTypes
 
@@ -85,7 +85,7 @@ class GridAreaCreate(GridAreaFields):
 class GridAreaUpdate(GridAreaFields):
     """A full replacement: households left out leave the area."""
 
-    revision: int | None = Field(default=None, ge=1, description="所依据的版本（或用 If-Match）")
+    revision: Revision | None = Field(default=None, description="所依据的版本（或用 If-Match）")
 
 
 class GridAreaRead(SQLModel):

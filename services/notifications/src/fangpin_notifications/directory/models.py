@@ -13,6 +13,7 @@ from sqlalchemy import Column, Index
 from sqlmodel import Field, SQLModel
 
 from fangpin_common.db import UTCDateTime
+from fangpin_common.types import Revision
 from fangpin_notifications.base import Base
 
 Level = Literal["county", "department", "township", "village", "paired"]
@@ -98,7 +99,7 @@ class UnitUpdate(UnitContacts):
     township: str | None = None
     village: str | None = None
     active: bool | None = None
-    revision: int | None = Field(default=None, ge=1, description="所依据的版本（或用 If-Match）")
+    revision: Revision | None = Field(default=None, description="所依据的版本（或用 If-Match）")
 
 
 class PersonCreate(SQLModel):
@@ -114,7 +115,7 @@ class PersonUpdate(SQLModel):
     email: str | None = None
     mobile: str | None = None
     active: bool | None = None
-    revision: int | None = Field(default=None, ge=1, description="所依据的版本（或用 If-Match）")
+    revision: Revision | None = Field(default=None, description="所依据的版本（或用 If-Match）")
 
 
 class PersonRead(SQLModel):
