@@ -128,8 +128,11 @@ async def test_services_publish_their_own_events_and_consume_each_other(deploy_n
     try:
         monitoring = buses["monitoring"]
         event_id = uuid.uuid4().hex
-        ack = await monitoring.js.publish("fangpin.monitoring.deploy_test.created", b"{}",
-                                          headers={"Nats-Msg-Id": event_id}, timeout=5)
+        # A subject of this test alone: the server is shared by the session, and the other
+        # tests' deploy_test messages, when they ran first, would be read before this one.
+        subject = f"fangpin.monitoring.deploy_test.created.{event_id}"
+        ack = await monitoring.js.publish(subject, b"{}", headers={"Nats-Msg-Id": event_id},
+                                          timeout=5)
         assert ack.stream == "FANGPIN_MONITORING"
         for s in SERVICES:
             await buses[s]._provision_stream()  # a restart updates the existing stream
@@ -140,7 +143,7 @@ async def test_services_publish_their_own_events_and_consume_each_other(deploy_n
         # Every service's durable consumer (as the consumer loop creates it) reads it.
         for service, bus in buses.items():
             sub = Subscription(durable=f"{service}-deploy-test", stream="FANGPIN_MONITORING",
-                               subjects=["fangpin.monitoring.deploy_test.>"], handler=None)
+                               subjects=[subject], handler=None)
             consumer = Consumer(sub, bus.settings, None, bus, bus.metrics, Clock())
             psub = await consumer._subscribe()  # the same call the consumer loop makes
             msgs = await psub.fetch(1, timeout=5)
