@@ -8,15 +8,16 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
-from sqlalchemy import select
 
 from fangpin_common import migrations
 from fangpin_common.clock import Clock
 from fangpin_common.service import ServiceSpec, build_app
 from fangpin_common.tokens import KeySet, Verifier
 from fangpin_console.accounts.models import Account, ApiClient  # noqa: F401
+from fangpin_console.accounts.router import router as accounts_router
 from fangpin_console.accounts.rules import Throttle
 from fangpin_console.keys.models import SigningKeyRow  # noqa: F401
+from fangpin_console.oauth.router import router as oauth_router
 from fangpin_console.runtime import Console, KeyCache
 from fangpin_console.sessions import rules as session_rules
 from fangpin_console.sessions.models import Session
@@ -30,7 +31,7 @@ SPEC = ServiceSpec(
     name="console",
     title="Fangpin console",
     description="工作台：账号、登录、令牌签发，以及县、乡、村工作人员使用的页面。",
-    routers=[web_router, home_router],
+    routers=[oauth_router, accounts_router, web_router, home_router],
 )
 
 
@@ -69,7 +70,3 @@ def create_app(settings: ConsoleSettings | None = None, clock: Clock | None = No
     app.router.lifespan_context = lifespan
     return app
 
-
-async def has_accounts(app: FastAPI) -> bool:
-    async with Console.of(app).db.session() as db:
-        return (await db.execute(select(Account.id).limit(1))).first() is not None
