@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from fangpin_common.county import load_county
-from fangpin_common.testing import COUNTY_CONFIG, running, settings_for
+from fangpin_common.testing import running, settings_for
 from fangpin_console.accounts import service as accounts
 from fangpin_console.accounts.rules import PasswordPolicy
 from fangpin_console.main import create_app
@@ -33,7 +32,7 @@ async def console(database, nats_server):
 async def add_account(app, username: str, units: list[str], password: str = PASSWORD, *,
                       must_change: bool = False, admin: bool = False,
                       display_name: str | None = None):
-    county = load_county(COUNTY_CONFIG)
+    county = app.state.county
     async with app.state.db.unit_of_work() as session:
         return await accounts.create(
             session, username=username, display_name=display_name or username, units=units,

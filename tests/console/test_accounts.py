@@ -4,6 +4,7 @@ administrator's reset, the token endpoint's grants, administrators' locks and re
 from __future__ import annotations
 
 import jwt
+import pytest
 from sqlalchemy import select
 
 from fangpin_common.tables import AUDIT_LOG
@@ -246,3 +247,42 @@ async def test_two_units_where_the_county_allows_it(database, nats_server, tmp_p
         assert other.status_code == 400
         signed = await sign_in(client, "wei.ming", one_time)
         assert signed.status_code == 303
+
+
+async def test_switching_unit_moves_the_session(database, nats_server, tmp_path):
+    from fangpin_common.testing import COUNTY_CONFIG, running
+    from fangpin_console.main import create_app
+    from fangpin_console.web.session import load
+
+    from .conftest import console_settings
+    from .test_web_session import _signed_in
+
+    county = tmp_path / "county.yaml"
+    county.write_text(COUNTY_CONFIG.read_text(encoding="utf-8").replace(
+        "    multiple_units: []", "    multiple_units: [[township, village]]"),
+        encoding="utf-8")
+    county.write_text(county.read_text(encoding="utf-8").replace(
+        "  - {code: county.civil_affairs,",
+        f"  - {{code: village.v1, name: 板榄村村民委员会, level: village, township: '{TOWNSHIP}',"
+        " village: v1}\n  - {code: county.civil_affairs,", 1), encoding="utf-8")
+    app = create_app(console_settings(database, nats_server.url, county_config=county))
+    async with running(app) as client:
+        await add_account(app, "wei.ming", [f"township.{TOWNSHIP}", "village.v1"])
+        await sign_in(client, "wei.ming")
+        before = await _signed_in(app, client)
+        assert (before.role, before.units) == ("township", (f"township.{TOWNSHIP}", "village.v1"))
+        refused = await client.post("/switch-unit", data={
+            "unit": "county.education", "csrf_token": before.csrf_token})
+        assert refused.status_code == 403
+        moved = await client.post("/switch-unit", data={
+            "unit": "village.v1", "csrf_token": before.csrf_token, "next": "/"})
+        assert moved.status_code == 303
+        after = await _signed_in(app, client)
+        assert (after.role, after.village, after.unit) == ("village", "v1", "village.v1")
+        assert after.session_id != before.session_id
+        # The township session's token is refused now.
+        from fangpin_common.tokens import InvalidToken
+
+        with pytest.raises(InvalidToken):
+            await app.state.verifier.principal(before.access_token)
+        assert load  # the dependency the pages use

@@ -349,6 +349,7 @@ async def follow_revocations(bus: Any, revocations: Revocations, settings: Servi
     """Keep `revocations` up to date from the console's stream. An ephemeral ordered consumer
     per replica (every replica must hear every revocation), starting one token lifetime back:
     what was revoked before is expired anyway, so nothing has to be stored. Until cancelled."""
+    from nats import errors as nats_errors
     from nats.js.api import ConsumerConfig, DeliverPolicy
 
     from fangpin_common.events import parse_event
@@ -357,6 +358,7 @@ async def follow_revocations(bus: Any, revocations: Revocations, settings: Servi
     window = timedelta(minutes=settings.access_token_minutes,
                        seconds=settings.jwt_leeway_seconds + 60)
     await bus.ready.wait()
+    task = asyncio.current_task()
     delay, warned = retry_seconds, False
     while True:
         sub = None
@@ -367,7 +369,15 @@ async def follow_revocations(bus: Any, revocations: Revocations, settings: Servi
                 idle_heartbeat=5.0, config=ConsumerConfig(
                     deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=start))
             delay, warned = retry_seconds, False
-            async for msg in sub.messages:
+            while True:
+                # nats-py can swallow a cancellation in a subscription call: a cancelled task
+                # stays `cancelling`, which is checked here so a shutdown never waits on us.
+                if task is not None and task.cancelling():
+                    raise asyncio.CancelledError
+                try:
+                    msg = await sub.next_msg(timeout=1.0)
+                except nats_errors.TimeoutError:
+                    continue
                 try:
                     event = parse_event(msg.data)
                 except ValidationError:
@@ -384,8 +394,10 @@ async def follow_revocations(bus: Any, revocations: Revocations, settings: Servi
         finally:
             if sub is not None:
                 try:
-                    await sub.unsubscribe()
-                except Exception:  # noqa: BLE001
+                    await asyncio.wait_for(sub.unsubscribe(), 2)
+                except Exception:  # noqa: BLE001 (the consumer is ephemeral: it goes anyway)
                     pass
+        if task is not None and task.cancelling():
+            raise asyncio.CancelledError
         await asyncio.sleep(delay)
         delay = min(delay * 2, 30.0)

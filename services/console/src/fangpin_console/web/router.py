@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from fangpin_common.errors import DomainError
@@ -16,6 +16,7 @@ from fangpin_console.sessions.models import Session
 from fangpin_console.web.session import (
     CsrfProtect,
     SignedInAnyDep,
+    SignedInDep,
     clear_session_cookie,
     load,
     safe_next,
@@ -122,3 +123,30 @@ async def change_password(request: Request, signed: SignedInAnyDep,
     except DomainError as exc:
         return _password_page(request, signed, exc.message, 422)
     return RedirectResponse(console.settings.home_path, status_code=303)
+
+
+@router.post("/switch-unit")
+async def switch_unit(request: Request, signed: SignedInDep,
+                      unit: Annotated[str, Form(max_length=64)],
+                      next: Annotated[str | None, Form()] = None) -> Response:
+    """Act for another of the person's units: a new session (its tokens carry that unit's
+    role and scope); the old one ends, so its tokens stop working everywhere."""
+    console = Console.from_request(request)
+    if unit not in signed.units:
+        raise HTTPException(403, detail="所选单位不属于当前账号")
+    now = console.now()
+    settings = console.settings
+    address = request.client.host if request.client else None
+    async with console.db.unit_of_work() as db:
+        old = await db.get(Session, signed.session_id)
+        if old is not None:
+            await sessions.revoke(db, old, "sign_out", now, console.revocation_lifetime)
+        row, secret = await sessions.sign_in(
+            db, account_id=signed.account_id, username=signed.username,
+            role=console.principal(signed.username, unit).role, unit=unit, kind="web", now=now,
+            lifetime=timedelta(hours=settings.session_max_hours), client_address=address,
+            user_agent=request.headers.get("user-agent"))
+    console.forget(signed.session_id)
+    response = RedirectResponse(safe_next(next, settings.home_path), status_code=303)
+    set_session_cookie(response, console, secret)
+    return response

@@ -50,6 +50,9 @@ class SignedIn:
     session_id: str
     csrf_token: str
     is_admin: bool = False
+    # Every unit of the person (more than one only where the county allows it); POST
+    # /switch-unit moves the session to another.
+    units: tuple[str, ...] = ()
 
     @property
     def bearer(self) -> dict[str, str]:
@@ -121,7 +124,8 @@ async def load(request: Request) -> SignedIn | None:
         role=principal.role, unit=row.unit, township=principal.township,
         village=principal.village, department=principal.department,
         must_change_password=account.must_change_password, access_token=token,
-        session_id=row.id, csrf_token=row.csrf_token, is_admin=account.is_admin)
+        session_id=row.id, csrf_token=row.csrf_token, is_admin=account.is_admin,
+        units=tuple(account.units))
     return request.state.signed_in
 
 
