@@ -75,12 +75,11 @@ def safe_next(value: str | None, default: str = "/") -> str:
     return value
 
 
-def _client_address(request: Request) -> str | None:
-    return request.client.host if request.client else None
-
-
 async def load(request: Request) -> SignedIn | None:
-    """The request's signed-in person, or None; once per request."""
+    """The request's signed-in person, or None; once per request. It may write (last seen,
+    a locked account's session ended) in a unit of work of its own: a page that also writes
+    opens its unit of work in the handler, not as a dependency before this one (on SQLite
+    the second writer would wait for the first)."""
     if hasattr(request.state, "signed_in"):
         return request.state.signed_in
     request.state.signed_in = None
