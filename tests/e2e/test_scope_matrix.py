@@ -27,12 +27,13 @@ import openpyxl
 import pytest
 from sqlalchemy import inspect, text
 
-from fangpin_common.auth import Principal, issue_token
+from fangpin_common.auth import Principal
 from fangpin_common.clock import SettableClock
 from fangpin_common.county import load_county
 from fangpin_common.settings import ServiceSettings
 from fangpin_common.testing import (
     COUNTY_CONFIG,
+    TEST_KEY,
     auth,
     confirmed_case,
     eventually,
@@ -40,6 +41,7 @@ from fangpin_common.testing import (
     settings_for,
     token_for,
 )
+from fangpin_common.tokens import SigningKey, mint
 from fangpin_employment.main import create_app as employment_app
 from fangpin_employment.settings import EmploymentSettings
 from fangpin_industry.main import create_app as industry_app
@@ -115,15 +117,16 @@ def callers(county) -> list[Caller]:
     for code in county.department_grants:
         out.append(Caller(f"department:{code}",
                           auth(token_for("department", department=code)), "department", code))
-    other_key = ServiceSettings(_env_file=None, jwt_secret="another-county-" + "x" * 40)
-    expired = issue_token(ServiceSettings(_env_file=None),
-                          Principal(sub="old", role="county", unit="county.rural_revitalisation"),
-                          ttl=timedelta(hours=1), now=datetime.now(UTC) - timedelta(days=1))
+    # Signed by a key the services do not trust (same kid as theirs: only the signature differs).
+    other_key = SigningKey.generate(TEST_KEY.kid)
+    expired = mint(TEST_KEY, Principal(sub="old", role="county", unit="county.rural_revitalisation"),
+                   issuer=ServiceSettings(_env_file=None).jwt_issuer, ttl=timedelta(hours=1),
+                   now=datetime.now(UTC) - timedelta(days=1))
     out += [Caller("department:unknown",
                    auth(token_for("department", department="county.nonexistent")), "refused"),
             Caller("no token", {}, "refused"),
             Caller("expired token", auth(expired), "refused"),
-            Caller("other key", auth(token_for("county", settings=other_key)), "refused")]
+            Caller("other key", auth(token_for("county", key=other_key)), "refused")]
     return out
 
 

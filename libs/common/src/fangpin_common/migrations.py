@@ -40,7 +40,7 @@ from sqlalchemy import MetaData, text
 from fangpin_common.db import create_engine, ensure_postgres_database
 from fangpin_common.settings import ServiceSettings
 
-SERVICES = ("monitoring", "employment", "industry", "notifications")
+SERVICES = ("monitoring", "employment", "industry", "notifications", "console")
 # The pseudo-service of `fangpin makemigrations common`: the shared branch, generated in
 # the environment of this service (any service has every shared table).
 COMMON = "common"

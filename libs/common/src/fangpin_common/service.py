@@ -44,6 +44,7 @@ from fangpin_common.outbox import Relay
 from fangpin_common.periodic import every
 from fangpin_common.settings import ServiceSettings
 from fangpin_common.tables import DEAD_LETTERS, OUTBOX, OUTBOX_DEAD_LETTERS
+from fangpin_common.tokens import Verifier, follow_revocations
 from fangpin_common.types import RowId
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,8 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None 
                  for s in spec.subscriptions(ctx)}
     scanner = DeadlineScanner(spec.name, db, clock, metrics, spec.deadline_events,
                               interval_seconds=settings.scanner_interval_seconds)
+    # Tokens are verified with the console's public keys; the console replaces the key set.
+    verifier = Verifier.from_settings(settings, ctx.county)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -125,6 +128,9 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None 
                 3600, lambda: purge_expired(db), "purging expired idempotency keys")))
         if settings.run_consumers:
             loops.extend((loop.__name__, lambda loop=loop: loop(ctx)) for loop in spec.background)
+        if settings.session_revocations:
+            loops.append(("session revocations", lambda: follow_revocations(
+                bus, app.state.verifier.revocations, settings)))
         tasks = [asyncio.create_task(run(), name=name) for name, run in loops]
         try:
             yield
@@ -145,6 +151,7 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None 
     app.state.relay = relay
     app.state.consumers = consumers
     app.state.scanner = scanner
+    app.state.verifier = verifier
 
     @app.middleware("http")
     async def request_id(request: Request, call_next):
