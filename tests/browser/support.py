@@ -1,0 +1,88 @@
+"""What the journeys share: people, signing in, the outside-request guard, screenshots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from urllib.parse import urlsplit
+
+from fangpin_common.county import load_county
+from fangpin_common.testing import COUNTY_CONFIG, REPO_ROOT, token_for
+
+TODAY = date(2024, 4, 10)
+SCREENSHOTS = REPO_ROOT / "var" / "screenshots"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+COUNTY = load_county(COUNTY_CONFIG)
+
+
+@dataclass(frozen=True)
+class Person:
+    username: str
+    display_name: str
+    role: str
+    township: str | None = None  # name
+    village: str | None = None
+
+    @property
+    def township_code(self) -> str | None:
+        return COUNTY.township(self.township).code if self.township else None
+
+    @property
+    def token(self) -> str:
+        return token_for(self.role, self.township, self.village)
+
+
+class Guard:
+    """Fails the test on any request the page makes outside the console's origin."""
+
+    def __init__(self, console: str) -> None:
+        self.origin = console
+        self.outside: list[str] = []
+
+    def attach(self, context) -> None:
+        def route(r):
+            url = r.request.url
+            parts = urlsplit(url)
+            if f"{parts.scheme}://{parts.netloc}" != self.origin and parts.scheme in (
+                    "http", "https", "ws", "wss"):
+                self.outside.append(url)
+                return r.abort()
+            return r.continue_()
+
+        context.route("**/*", route)
+
+
+def new_page(browser, system, viewport=PHONE):
+    context = browser.new_context(viewport=viewport, locale="zh-CN",
+                                  timezone_id="Asia/Shanghai", base_url=system.console)
+    guard = Guard(system.console)
+    guard.attach(context)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    return context, page, guard
+
+
+def shoot(page, name: str) -> None:
+    """The page at phone width and at desktop width, under var/screenshots/."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    size = page.viewport_size
+    page.set_viewport_size(PHONE)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-phone.png"), full_page=True)
+    page.set_viewport_size(DESKTOP)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-desktop.png"), full_page=True)
+    page.set_viewport_size(size)
+
+
+def sign_in(context, page, system, person: Person) -> None:
+    from fangpin_console.web import session
+
+    signed = session.SignedIn(
+        username=person.username, display_name=person.display_name, role=person.role,
+        unit=None, township=person.township_code, village=person.village, department=None,
+        must_change_password=False, access_token=person.token)
+    from fangpin_common.settings import ServiceSettings
+
+    value = session.encode(ServiceSettings(_env_file=None).jwt_secret, signed)
+    context.add_cookies([{"name": session.COOKIE, "value": value, "url": system.console}])
+    page.goto("/")
