@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from fangpin_common.county import load_county
 from fangpin_common.testing import COUNTY_CONFIG, REPO_ROOT, token_for
 
-TODAY = date(2024, 4, 10)
+TODAY = date(2024, 4, 26)  # March's monthly visits overdue, April's due soon
 SCREENSHOTS = REPO_ROOT / "var" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
@@ -86,3 +86,9 @@ def sign_in(context, page, system, person: Person) -> None:
     value = session.encode(ServiceSettings(_env_file=None).jwt_secret, signed)
     context.add_cookies([{"name": session.COOKIE, "value": value, "url": system.console}])
     page.goto("/")
+
+
+CADRE = Person("banlan.wei", "韦春花", "village", "板榄镇", "板榄村")
+TOWNSHIP_CLERK = Person("banlan.lan", "蓝建国", "township", "板榄镇")
+OTHER_TOWNSHIP_CLERK = Person("changan.liang", "梁志强", "township", "长安镇")
+COUNTY_CLERK = Person("county.huang", "黄丽", "county")

@@ -19,7 +19,7 @@
     if (born.getUTCFullYear() !== y || born.getUTCMonth() !== m - 1 || born.getUTCDate() !== d)
       return "身份证号中的出生日期 " + value.slice(6, 14) + " 不是有效日期";
     var expected = checkDigit(value.slice(0, 17));
-    if (value[17] !== expected) return "身份证号校验码错误：最后一位应为 " + expected + "，请核对";
+    if (value[17] !== expected) return "身份证号校验位错误：应为 " + expected + "，实为 " + value[17];
     return null;
   }
 
