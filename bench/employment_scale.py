@@ -32,7 +32,6 @@ from _support import line
 from sqlalchemy import func, insert, select, text
 
 from fangpin_common import export, migrations
-from fangpin_common.auth import Principal, issue_token
 from fangpin_common.clock import SettableClock
 from fangpin_common.county import load_county
 from fangpin_common.events.monitoring import (
@@ -41,7 +40,7 @@ from fangpin_common.events.monitoring import (
     MemberSnapshot,
 )
 from fangpin_common.natsserver import NatsServer
-from fangpin_common.testing import ensure_postgres_database
+from fangpin_common.testing import TEST_JWKS, ensure_postgres_database, token_for
 from fangpin_employment.assistance.models import AssistanceItem
 from fangpin_employment.forms import rules as form_rules
 from fangpin_employment.forms import service as forms
@@ -133,7 +132,7 @@ async def run_size(size: int, nats_url: str, county, seed: int) -> dict:
     settings = EmploymentSettings(
         _env_file=None, database_url=POSTGRES, database_schema=schema, nats_url=nats_url,
         county_config=COUNTY_FILE, run_relay=False, run_consumers=False, run_scanners=False,
-        log_level="WARNING")
+        log_level="WARNING", jwks=TEST_JWKS, jwks_url=None)
     await _drop_schema(settings)
     await migrations.upgrade("employment", settings)
     clock = SettableClock()
@@ -166,8 +165,7 @@ async def run_size(size: int, nats_url: str, county, seed: int) -> dict:
     async with db.session() as session:
         ids = list((await session.execute(select(Labourer.id).where(Labourer.active)
                                           .order_by(Labourer.id))).scalars())
-    token = issue_token(settings, Principal(sub="bench", role="county",
-                                            unit=county.county.lead_unit))
+    token = token_for("county")
     started = time.perf_counter()
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench",

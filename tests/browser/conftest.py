@@ -5,6 +5,8 @@ Playwright. Skipped unless FANGPIN_REQUIRE_BROWSER=1; then a missing chromium is
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import shutil
 import socket
@@ -12,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +23,9 @@ import pytest
 import uvicorn
 
 from fangpin_common.clock import SettableClock
-from fangpin_common.testing import settings_for
+from fangpin_common.testing import COUNTY_CONFIG, TEST_JWKS, settings_for
 
-from .support import TODAY
+from .support import COUNTY, PASSWORD, PEOPLE, TODAY, VILLAGES
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
@@ -103,6 +106,43 @@ class System:
             time.sleep(0.1)
 
 
+def county_file(tmp: Path) -> Path:
+    """The county file with the journeys' village listed (its committee has accounts)."""
+    text = COUNTY_CONFIG.read_text(encoding="utf-8")
+    text += "\nvillages:\n" + "".join(
+        f"  - {{code: {v}, name: {v}, township: \"{COUNTY.township(t).code}\"}}\n"
+        for t, v in VILLAGES)
+    path = tmp / "county.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+async def prepare_console(settings) -> dict[str, Any]:
+    """The console's database, signing key and the journeys' accounts, before it starts;
+    returns the console's public keys (the domain services trust them)."""
+    from fangpin_common import migrations
+    from fangpin_common.county import load_county
+    from fangpin_common.db import Database
+    from fangpin_console.accounts import service as accounts
+    from fangpin_console.accounts.rules import PasswordPolicy
+    from fangpin_console.runtime import KeyCache
+
+    await migrations.upgrade("console", settings)
+    db = Database(settings)
+    try:
+        county = load_county(settings.county_config)
+        async with db.unit_of_work() as session:
+            for person in PEOPLE:
+                await accounts.create(
+                    session, username=person.username, display_name=person.display_name,
+                    units=[person.unit], password=PASSWORD, county=county,
+                    policy=PasswordPolicy(), now=datetime.now(UTC), actor="test",
+                    actor_role="test", is_admin=person.admin, must_change_password=False)
+        return await KeyCache(db, timedelta(hours=24)).jwks()
+    finally:
+        await db.dispose()
+
+
 @pytest.fixture(scope="session")
 def system(nats_server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     from fangpin_console.main import create_app as console_app
@@ -119,6 +159,7 @@ def system(nats_server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sy
     tmp = tmp_path_factory.mktemp("system")
     database = {"database_url": f"sqlite+aiosqlite:///{tmp}/{{service}}.db",
                 "database_schema": None}
+    county = county_file(tmp)
     clock = SettableClock()
     clock.set_today(TODAY)
     ports = {name: free_port() for name in
@@ -131,17 +172,19 @@ def system(nats_server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sy
         ("notifications", notifications_app, NotificationsSettings,
          {"dispatcher_idle_seconds": 0.1}),
     ]
+    console_settings = settings_for(
+        ConsoleSettings, database, nats_server.url, port=ports["console"], county_config=county,
+        auto_migrate=True, **{f"{name}_url": urls[name] for name, *_ in domain})
+    console_keys = asyncio.run(prepare_console(console_settings))
+    # The services trust the console's key (pages) and the tests' key (seeding by API).
+    jwks = json.dumps({"keys": json.loads(TEST_JWKS)["keys"] + console_keys["keys"]})
     servers: list[ServerThread] = []
     try:
         for name, factory, settings_cls, extra in domain:
             settings = settings_for(settings_cls, database, nats_server.url, port=ports[name],
-                                    auto_migrate=True, **extra)
+                                    county_config=county, auto_migrate=True, jwks=jwks, **extra)
             servers.append(ServerThread(factory(settings, clock), ports[name]))
-        console = settings_for(
-            ConsoleSettings, database, nats_server.url, port=ports["console"],
-            run_relay=False, run_consumers=False, run_scanners=False,
-            **{f"{name}_url": urls[name] for name, *_ in domain})
-        servers.append(ServerThread(console_app(console, clock), ports["console"]))
+        servers.append(ServerThread(console_app(console_settings, clock), ports["console"]))
         for server in servers:  # one at a time: migrations and stream set-up on 2 cores
             server.start()
             server.wait_ready()

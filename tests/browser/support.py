@@ -23,6 +23,15 @@ class Person:
     role: str
     township: str | None = None  # name
     village: str | None = None
+    admin: bool = False
+
+    @property
+    def unit(self) -> str:
+        if self.role == "village":
+            return f"village.{self.village}"
+        if self.role == "township":
+            return f"township.{self.township_code}"
+        return COUNTY.county.lead_unit
 
     @property
     def township_code(self) -> str | None:
@@ -30,6 +39,8 @@ class Person:
 
     @property
     def token(self) -> str:
+        """A token of the tests' key for seeding through the APIs (the pages use the
+        console's own)."""
         return token_for(self.role, self.township, self.village)
 
 
@@ -74,21 +85,20 @@ def shoot(page, name: str) -> None:
     page.set_viewport_size(size)
 
 
-def sign_in(context, page, system, person: Person) -> None:
-    from fangpin_console.web import session
-
-    signed = session.SignedIn(
-        username=person.username, display_name=person.display_name, role=person.role,
-        unit=None, township=person.township_code, village=person.village, department=None,
-        must_change_password=False, access_token=person.token)
-    from fangpin_common.settings import ServiceSettings
-
-    value = session.encode(ServiceSettings(_env_file=None).jwt_secret, signed)
-    context.add_cookies([{"name": session.COOKIE, "value": value, "url": system.console}])
-    page.goto("/")
+def sign_in(page, person: Person, next_path: str = "/") -> None:
+    """Through the sign-in page, as a person does."""
+    page.goto(f"/login?next={next_path}")
+    page.fill('input[name="username"]', person.username)
+    page.fill('input[name="password"]', PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(lambda url: "/login" not in url)
 
 
+PASSWORD = "Fangpin-Browser-2024"
 CADRE = Person("banlan.wei", "韦春花", "village", "板榄镇", "板榄村")
 TOWNSHIP_CLERK = Person("banlan.lan", "蓝建国", "township", "板榄镇")
 OTHER_TOWNSHIP_CLERK = Person("changan.liang", "梁志强", "township", "长安镇")
 COUNTY_CLERK = Person("county.huang", "黄丽", "county")
+ADMIN = Person("county.admin", "莫管理", "county", admin=True)
+PEOPLE = (CADRE, TOWNSHIP_CLERK, OTHER_TOWNSHIP_CLERK, COUNTY_CLERK, ADMIN)
+VILLAGES = (("板榄镇", "板榄村"), ("长安镇", "大洲村"))

@@ -50,7 +50,7 @@ def seed_due_items(system) -> None:
 def test_village_cadre_registers_and_visits(system, browser):
     seed_due_items(system)
     context, page, guard = new_page(browser, system)
-    sign_in(context, page, system, CADRE)
+    sign_in(page, CADRE)
 
     # What is due: counts, lists by kind, households named by their head, never an id.
     assert int(page.locator("#count-overdue").inner_text()) >= 1

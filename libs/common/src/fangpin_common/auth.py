@@ -6,16 +6,15 @@ platform tokens reach what their data sharing covers (checked by the routes that
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import logging
 from typing import Annotated, Any, Literal
 
-import jwt
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlalchemy import and_
 
-from fangpin_common.settings import ServiceSettings
+log = logging.getLogger(__name__)
 
 Role = Literal["county", "township", "village", "department", "platform"]
 ROLES: tuple[str, ...] = ("county", "township", "village", "department", "platform")
@@ -45,24 +44,6 @@ class Principal(BaseModel):
         return self.role in ("county", "township", "platform")
 
 
-def issue_token(settings: ServiceSettings, principal: Principal, ttl: timedelta | None = None,
-                now: datetime | None = None) -> str:
-    issued = now or datetime.now(UTC)
-    claims = principal.model_dump(exclude_none=True) | {
-        "iss": settings.jwt_issuer,
-        "iat": int(issued.timestamp()),
-        "exp": int((issued + (ttl or timedelta(hours=settings.token_ttl_hours))).timestamp()),
-    }
-    return jwt.encode(claims, settings.jwt_secret, algorithm=settings.jwt_algorithm)
-
-
-def decode_token(settings: ServiceSettings, token: str) -> Principal:
-    claims = jwt.decode(token, settings.jwt_secret, algorithms=[settings.jwt_algorithm],
-                        issuer=settings.jwt_issuer, options={"require": ["exp", "sub", "role"]})
-    return Principal.model_validate({k: v for k, v in claims.items()
-                                     if k in Principal.model_fields})
-
-
 _bearer = HTTPBearer(auto_error=False)
 
 
@@ -75,19 +56,24 @@ async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    """The caller, from a token verified with the console's public keys (fangpin_common.tokens).
+    Why a token is refused goes to the log, never to the caller."""
+    from fangpin_common.tokens import InvalidToken
+
     if credentials is None:
-        raise _unauthorised("缺少访问令牌（Authorization: Bearer …）")
+        raise _unauthorised("未登录：缺少访问令牌")
     try:
-        return decode_token(request.app.state.settings, credentials.credentials)
-    except (jwt.PyJWTError, ValidationError) as exc:
-        raise _unauthorised(f"访问令牌无效：{exc}") from exc
+        return await request.app.state.verifier.principal(credentials.credentials)
+    except InvalidToken as exc:
+        log.info("token refused", extra={"fields": {"reason": exc.reason}})
+        raise _unauthorised("访问令牌无效或已过期，请重新登录") from None
 
 
 def require_roles(*roles: str):
     async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if principal.role not in roles:
             raise HTTPException(status.HTTP_403_FORBIDDEN,
-                                detail=f"角色 {principal.role} 无权执行此操作")
+                                detail="当前账号无权执行此操作")
         return principal
 
     return check

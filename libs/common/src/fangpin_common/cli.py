@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from fangpin_common import migrations
-from fangpin_common.auth import ROLES, Principal, issue_token
+from fangpin_common.auth import ROLES, Principal
 from fangpin_common.county import load_county, township_unit, village_unit
 from fangpin_common.settings import ServiceSettings
 
@@ -50,7 +50,11 @@ def cmd_token(args: argparse.Namespace) -> None:
     principal = Principal(sub=args.sub or f"{args.role}:{unit or 'user'}", role=args.role,
                           unit=unit, township=township, village=args.village,
                           department=args.department)
-    print(issue_token(settings, principal, ttl=timedelta(hours=args.hours)))
+    # Signed by the console's current key, read from the console's database: run it where the
+    # console runs (the key never leaves it).
+    from fangpin_console import operations
+
+    print(asyncio.run(operations.operator_token(principal, timedelta(hours=args.hours))))
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import MetaData, text
 from fangpin_common.db import create_engine, ensure_postgres_database
 from fangpin_common.settings import ServiceSettings
 
-SERVICES = ("monitoring", "employment", "industry", "notifications")
+SERVICES = ("monitoring", "employment", "industry", "notifications", "console")
 
 
 def migrations_dir(service: str) -> Path:

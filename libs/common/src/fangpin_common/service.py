@@ -35,6 +35,7 @@ from fangpin_common.metrics import Metrics
 from fangpin_common.outbox import Relay
 from fangpin_common.settings import ServiceSettings
 from fangpin_common.tables import DEAD_LETTERS, OUTBOX
+from fangpin_common.tokens import Verifier, follow_revocations
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,8 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None 
                  for s in spec.subscriptions(ctx)}
     scanner = DeadlineScanner(spec.name, db, clock, metrics, spec.deadline_events,
                               interval_seconds=settings.scanner_interval_seconds)
+    # Tokens are verified with the console's public keys; the console replaces the key set.
+    verifier = Verifier.from_settings(settings, ctx.county)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -111,6 +114,9 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None 
             loops.append(("deadline scanner", scanner.run))
         if settings.run_consumers:
             loops.extend((loop.__name__, lambda loop=loop: loop(ctx)) for loop in spec.background)
+        if settings.session_revocations:
+            loops.append(("session revocations", lambda: follow_revocations(
+                bus, app.state.verifier.revocations, settings)))
         tasks = [asyncio.create_task(run(), name=name) for name, run in loops]
         try:
             yield
@@ -131,6 +137,7 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None 
     app.state.relay = relay
     app.state.consumers = consumers
     app.state.scanner = scanner
+    app.state.verifier = verifier
 
     @app.middleware("http")
     async def request_id(request: Request, call_next):

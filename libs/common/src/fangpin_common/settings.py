@@ -16,8 +16,6 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-DEV_JWT_SECRET = "fangpin-local-development-key-change-me"
-
 
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FANGPIN_", env_file=".env", extra="ignore")
@@ -38,10 +36,25 @@ class ServiceSettings(BaseSettings):
     stream_max_age_days: int = 30
     stream_duplicate_window_seconds: int = 600
 
-    jwt_secret: str = DEV_JWT_SECRET
-    jwt_algorithm: str = "HS256"
+    # Access tokens are signed by the console (EdDSA) and verified here with its public keys:
+    # fetched from `jwks_url` and cached (refetched when a token names an unknown key), or given
+    # in `jwks` (a JSON document, or the path of a file holding one). An external OIDC provider
+    # replaces the console by its issuer and JWKS URL plus `unit_claim`, the claim that names
+    # the person's unit (role and scope then follow from the county directory).
     jwt_issuer: str = "fangpin"
-    token_ttl_hours: int = 12
+    jwt_audience: str | None = None
+    jwt_algorithms: list[str] = Field(default_factory=lambda: ["EdDSA"])
+    jwt_leeway_seconds: int = 30
+    jwks_url: str | None = "http://127.0.0.1:8005/.well-known/jwks.json"
+    jwks: str | None = None
+    jwks_cache_seconds: float = 300.0
+    jwks_min_refetch_seconds: float = 10.0
+    unit_claim: str | None = None
+    # The console's access tokens live this long; a revoked session is refused at once by the
+    # services that hear `session.revoked`, and by every service once its tokens expire.
+    access_token_minutes: int = 15
+    # Listen to the console's `session.revoked` events (off with an external OIDC provider).
+    session_revocations: bool = True
 
     county_config: Path = Path("config/county.yaml")
 

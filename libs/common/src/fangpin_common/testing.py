@@ -8,10 +8,12 @@ unreachable and FANGPIN_REQUIRE_POSTGRES is not set; CI sets it, so there they f
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +22,25 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from fangpin_common import migrations
-from fangpin_common.auth import Principal, issue_token
+from fangpin_common.auth import Principal
 from fangpin_common.county import load_county, township_unit, village_unit
 from fangpin_common.db import ensure_postgres_database  # noqa: F401  (re-exported for benches)
 from fangpin_common.natsserver import NatsServer
 from fangpin_common.settings import ServiceSettings
+from fangpin_common.tokens import SigningKey, jwks_of, mint
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 COUNTY_CONFIG = REPO_ROOT / "config" / "county.yaml"
 POSTGRES_URL = os.environ.get("FANGPIN_TEST_POSTGRES_URL",
                               "postgresql+asyncpg://postgres@127.0.0.1:5432/fangpin_test")
 BACKENDS = ("sqlite", "postgresql")
+
+# The tests' signing key, made afresh for each run: services under test trust its public key
+# (settings_for, and the environment of services started as processes), never a console's.
+TEST_KEY = SigningKey.generate("test-key")
+TEST_JWKS = json.dumps(jwks_of([TEST_KEY]))
+os.environ["FANGPIN_JWKS"] = TEST_JWKS
+os.environ["FANGPIN_JWKS_URL"] = ""
 
 
 async def drop_schema(url: str, schema: str) -> None:
@@ -135,6 +145,8 @@ def settings_for(settings_cls: type[ServiceSettings], database: dict[str, Any],
         "consumer_ack_wait_seconds": 5,
         "consumer_backoff_seconds": [0.2, 0.5, 1.0, 2.0],
         "log_level": "WARNING",
+        "jwks": TEST_JWKS,
+        "jwks_url": None,
     } | fields | overrides
     return settings_cls(_env_file=None, **values)
 
@@ -155,8 +167,10 @@ async def running(app, migrate: bool = True) -> AsyncIterator[httpx.AsyncClient]
 
 def token_for(role: str, township: str | None = None, village: str | None = None,
               unit: str | None = None, department: str | None = None,
-              settings: ServiceSettings | None = None) -> str:
-    """A bearer token as `fangpin token` makes it (township by name or code)."""
+              settings: ServiceSettings | None = None, key: SigningKey = TEST_KEY,
+              ttl: timedelta = timedelta(hours=12), sid: str | None = None) -> str:
+    """A bearer token as `fangpin token` makes it (township by name or code), signed with the
+    tests' key."""
     county = load_county(COUNTY_CONFIG)
     code = county.township(township).code if township else None
     if unit is None:
@@ -166,7 +180,8 @@ def token_for(role: str, township: str | None = None, village: str | None = None
                 "department": department}.get(role)
     principal = Principal(sub=f"test:{role}:{unit}", role=role, unit=unit, township=code,
                           village=village, department=department)
-    return issue_token(settings or ServiceSettings(_env_file=None), principal)
+    issuer = (settings or ServiceSettings(_env_file=None)).jwt_issuer
+    return mint(key, principal, issuer=issuer, ttl=ttl, sid=sid)
 
 
 def auth(token: str) -> dict[str, str]:

@@ -29,6 +29,20 @@ KINDS: dict[str, str] = {
     "industry.project.flagged": "项目问题",
     "notifications.reminder.escalated": "提醒升级",
 }
+# Deadline kinds of the county file, as reminders' texts may name them.
+DEADLINE_KINDS: dict[str, str] = {
+    "case.helper": "安排帮扶责任人", "case.plan": "制定帮扶计划",
+    "case.assessment": "风险评估", "employment.work_info": "务工信息核实",
+    "employment.form.township": "乡镇报送统计表", "employment.form.county": "县级报送统计表",
+    "employment.returnee.assistance": "返乡回流“251”帮扶", "project.flag_fix": "项目问题整改",
+    "visit.monthly": "月度走访", "visit.q1": "一季度遍访", "warning.verification": "预警核实",
+    "identification.risk_review": "村级风险研判", "identification.home_check": "入户核查",
+    "identification.data_comparison": "信息比对", "identification.democratic_review":
+    "民主评议和公示", "identification.township_review": "乡镇审核",
+    "identification.county_confirmation": "县级确认", "income.collection": "收入采集",
+    "campaign.verification": "“包抓包核包过”核实",
+}
+_CODE = re.compile(r"[a-z_]+(?:\.[a-z_0-9]+)+")
 STATES = {"unread": "未读", "read": "已读", "acknowledged": "已确认", "resolved": "已办结"}
 _ENDINGS = ("_due_soon", ".due_soon", "_overdue", ".overdue", "_due")
 _ID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}|"
@@ -72,7 +86,8 @@ def readable(text: str | None, names: dict[str, str] | None = None) -> str:
     for ident, name in (names or {}).items():
         text = text.replace(f"（户编号 {ident}）", f"（{name}户）").replace(ident, name)
     text = _ID_PARENS.sub("", text)
-    return _ID.sub("", text)
+    text = _CODE.sub(lambda m: DEADLINE_KINDS.get(m.group(0), ""), text)
+    return _ID.sub("", text).replace("（）", "")
 
 
 @lru_cache(maxsize=8)

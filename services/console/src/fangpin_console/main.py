@@ -1,43 +1,77 @@
-"""The console service (工作台): accounts and the pages; it owns no domain data."""
+"""The console service (工作台): accounts, sign-in, token signing, and the pages; it owns no
+domain data. It alone holds the signing key; the domain services verify with its JWKS."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from urllib.parse import quote
 
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy import select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from fangpin_common import migrations
 from fangpin_common.clock import Clock
 from fangpin_common.service import ServiceSpec, build_app
+from fangpin_common.tokens import KeySet, Verifier
+from fangpin_console.accounts.models import Account, ApiClient  # noqa: F401
+from fangpin_console.accounts.rules import Throttle
 from fangpin_console.api import ApiError
+from fangpin_console.keys.models import SigningKeyRow  # noqa: F401
 from fangpin_console.pages import PAGE_ROUTERS
+from fangpin_console.runtime import Console, KeyCache
+from fangpin_console.sessions import rules as session_rules
+from fangpin_console.sessions.models import Session
 from fangpin_console.settings import ConsoleSettings
+from fangpin_console.web import session as web_session
+from fangpin_console.web.router import router as web_router
 from fangpin_console.web.templating import mount_static, templates
 
 SPEC = ServiceSpec(
     name="console",
     title="Fangpin console",
     description="工作台：账号、登录、令牌签发，以及县、乡、村工作人员使用的页面。",
-    routers=PAGE_ROUTERS,
+    routers=[web_router, *PAGE_ROUTERS],
 )
 
 
 def create_app(settings: ConsoleSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or ConsoleSettings()
     app = build_app(SPEC, settings, clock)
+    ctx = app.state.ctx
+    key_cache = KeyCache(ctx.db, timedelta(hours=settings.signing_key_grace_hours))
+    console = app.state.console = Console(settings, ctx.county, ctx.clock, ctx.db, key_cache,
+                                          Throttle(settings.sign_in_per_minute))
+    # The console verifies its own tokens with its own keys (read from its database), and
+    # refuses a session revoked here at once, before its event comes back over NATS.
+    verifier = Verifier(settings, KeySet(key_cache.fresh_jwks, max_age=30.0, min_refetch=1.0),
+                        ctx.county)
+
+    async def session_alive(sid: str) -> bool:
+        async with ctx.db.session() as db:
+            row = await db.get(Session, sid)
+        return row is not None and session_rules.active(row, console.now(), None)
+
+    verifier.session_check = session_alive
+    app.state.verifier = verifier
+    web_session.install(app)
     mount_static(app)
-    inner = app.router.lifespan_context
+
+    started = app.router.lifespan_context
 
     @asynccontextmanager
-    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
-        # One connection pool to the services for every page the console serves.
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.auto_migrate:
+            await migrations.upgrade(SPEC.name, settings)
+        await key_cache.ring()  # a first signing key exists before the first request
+        # One connection pool to the domain services for every page the console serves.
         async with httpx.AsyncClient(timeout=settings.api_timeout_seconds) as http:
-            app_.state.http = http
-            async with inner(app_):
+            app.state.http = http
+            async with started(app):
                 yield
 
     app.router.lifespan_context = lifespan
@@ -51,14 +85,11 @@ def install_page_errors(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def page_error(request: Request, exc: StarletteHTTPException):
-        if exc.status_code == 303 and exc.headers and "Location" in exc.headers:
-            if request.headers.get("hx-request"):
-                return HTMLResponse("", headers={"HX-Redirect": exc.headers["Location"]})
-            return RedirectResponse(exc.headers["Location"], status_code=303)
-        if "text/html" not in request.headers.get("accept", "") and not request.headers.get(
-                "hx-request"):
-            return await default(request, exc) if default else HTMLResponse(str(exc.detail),
-                                                                             exc.status_code)
+        wants_page = "text/html" in request.headers.get("accept", "") or request.headers.get(
+            "hx-request")
+        if not wants_page:
+            return await default(request, exc) if default else HTMLResponse(
+                str(exc.detail), exc.status_code)
         message = exc.detail if isinstance(exc.detail, str) and exc.status_code != 404 \
             else "没有找到这个页面"
         return templates.TemplateResponse(request, "error.html", {"message": message},
@@ -72,3 +103,8 @@ def install_page_errors(app: FastAPI) -> None:
         status = exc.status if exc.status in (403, 404, 409, 412, 422) else 502
         return templates.TemplateResponse(request, "error.html", {"message": exc.message},
                                           status_code=status)
+
+
+async def has_accounts(app: FastAPI) -> bool:
+    async with Console.of(app).db.session() as db:
+        return (await db.execute(select(Account.id).limit(1))).first() is not None

@@ -11,7 +11,13 @@ from typing import Annotated, Any, Union
 
 from pydantic import Field, TypeAdapter
 
-from fangpin_common.events import employment, industry, monitoring, notifications  # noqa: F401
+from fangpin_common.events import (  # noqa: F401
+    console,
+    employment,
+    industry,
+    monitoring,
+    notifications,
+)
 from fangpin_common.events.envelope import (
     CloudEvent,
     DeadlineData,

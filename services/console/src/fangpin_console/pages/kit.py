@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
+from jinja2 import pass_context
 
 from fangpin_console import labels
 from fangpin_console.api import Api, ApiError
@@ -33,16 +34,31 @@ def township_name(request: Request, code: str | None) -> str:
 
 def render(request: Request, template: str, status_code: int = 200,
            **context: Any) -> HTMLResponse:
-    person: SignedIn | None = request.scope.get("signed_in")
-    return templates.TemplateResponse(request, template, {
-        "me": person,
-        "county_name": labels.county_name(request.app.state.settings.county_config),
-        "role_name": ROLE_NAMES.get(person.role, "") if person else "",
-        "township_name": lambda code: township_name(request, code),
-        "kind_name": labels.kind_name,
-        "state_name": lambda s: labels.STATES.get(s, s),
-        **context,
-    }, status_code=status_code)
+    context.setdefault("me", getattr(request.state, "signed_in", None))
+    return templates.TemplateResponse(request, template, context, status_code=status_code)
+
+
+def _config(context) -> Any:
+    return context["request"].app.state.settings.county_config
+
+
+@pass_context
+def _me(context) -> SignedIn | None:
+    return getattr(context["request"].state, "signed_in", None)
+
+
+@pass_context
+def _role_name(context) -> str:
+    person = _me(context)
+    return ROLE_NAMES.get(person.role, "") if person else ""
+
+
+# What every page's template may use (the sign-in pages included).
+templates.env.globals.update(
+    current_person=_me, role_name=_role_name,
+    county_name=pass_context(lambda c: labels.county_name(_config(c))),
+    township_name=pass_context(lambda c, code: labels.township_name(_config(c), code)),
+    kind_name=labels.kind_name, state_name=lambda s: labels.STATES.get(s, s))
 
 
 async def households_by_id(api: Api, ids: Iterable[str | None]) -> dict[str, dict]:

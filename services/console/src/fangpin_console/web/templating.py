@@ -1,4 +1,5 @@
-"""Jinja2 templates over fangpin_console/templates and the static files at /static."""
+"""Jinja2 templates (fangpin_console/templates) and static files (/static), served by the
+console itself: county networks may have no internet, so nothing comes from a CDN."""
 
 from __future__ import annotations
 
@@ -9,22 +10,26 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 
-from fangpin_console.web import session
+PACKAGE = Path(__file__).resolve().parents[1]
+TEMPLATES_DIR = PACKAGE / "templates"
+STATIC_DIR = PACKAGE / "static"
 
-PACKAGE = Path(__file__).resolve().parent.parent
-templates = Jinja2Templates(directory=PACKAGE / "templates")
+templates = Jinja2Templates(directory=TEMPLATES_DIR)
 
 
 @pass_context
 def _csrf_token(context) -> str:
-    return session.csrf_token(context["request"])
+    """`{{ csrf_token() }}` in a form: the token of the page's session (or of the sign-in form)."""
+    from fangpin_console.web.session import csrf_token_of
+
+    return csrf_token_of(context["request"])
 
 
 templates.env.globals["csrf_token"] = _csrf_token
 
 
 def mount_static(app: FastAPI) -> None:
-    app.mount("/static", StaticFiles(directory=PACKAGE / "static"), name="static")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
 
 def _lookup(values, path: str):

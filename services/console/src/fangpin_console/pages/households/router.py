@@ -10,8 +10,9 @@ from fangpin_console.api import ApiError
 from fangpin_console.pages.forms import unflatten
 from fangpin_console.pages.households import service
 from fangpin_console.pages.kit import ApiDep, render
+from fangpin_console.web.session import CsrfProtect
 
-router = APIRouter(tags=["pages"])
+router = APIRouter(tags=["pages"], dependencies=[CsrfProtect], include_in_schema=False)
 
 CHOICES = {"categories": service.CATEGORIES, "subcategories": service.SUBCATEGORIES,
            "risk_types": service.RISK_TYPES, "labour": service.LABOUR,
@@ -43,7 +44,7 @@ async def new(request: Request, _: ApiDep):
 @router.post("/households/new")
 async def register(request: Request, api: ApiDep):
     body = unflatten(await request.form(), booleans=("members.*.in_school",))
-    person = request.scope["signed_in"]
+    person = request.state.signed_in
     # A township or village person registers in their own area (the service checks it too).
     body.setdefault("township", person.township)
     if person.village:
@@ -78,7 +79,7 @@ def _visit_form(request: Request, household: dict, values: dict, errors: dict[st
 @router.get("/households/{household_id}/visits/new")
 async def new_visit(request: Request, api: ApiDep, household_id: str):
     household = await api.get("monitoring", f"/api/v1/households/{household_id}")
-    person = request.scope["signed_in"]
+    person = request.state.signed_in
     return _visit_form(request, household, {
         "visited_on": request.app.state.clock.today().isoformat(),
         "visitor_name": person.display_name, "leaflet_explained": True}, {})

@@ -7,8 +7,9 @@ from fastapi import APIRouter, Request
 from fangpin_console import labels
 from fangpin_console.pages.kit import ApiDep, render
 from fangpin_console.pages.reminders import service
+from fangpin_console.web.session import CsrfProtect
 
-router = APIRouter(tags=["pages"])
+router = APIRouter(tags=["pages"], dependencies=[CsrfProtect], include_in_schema=False)
 
 
 @router.get("/reminders")
