@@ -61,7 +61,7 @@ async def present(request: Request, api: Api, raw: list[dict[str, Any]]) -> list
     out = []
     for r in raw:
         household = households.get(r.get("household_id") or "")
-        names = {r["household_id"]: household["head_name"] + "户"} if household else {}
+        names = {r["household_id"]: household["head_name"]} if household else {}
         label = household_label(request, household) if r.get("household_id") else None
         place = labels.township_name(request.app.state.settings.county_config,
                                      r.get("township")) + (r.get("village") or "")

@@ -1,6 +1,13 @@
 /* Small page behaviours; everything works without them except adding a member row. */
 (function () {
   "use strict";
+  // A form's summary need not repeat a message already shown at its field.
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll(".alert [data-error-for]").forEach(function (item) {
+      var name = item.getAttribute("data-error-for");
+      if (document.querySelector('[data-field="' + CSS.escape(name) + '"] .error')) item.remove();
+    });
+  });
   document.addEventListener("click", function (e) {
     var add = e.target.closest && e.target.closest("[data-add-member]");
     if (!add) return;
