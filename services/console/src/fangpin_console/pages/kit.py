@@ -6,8 +6,9 @@ import asyncio
 from collections.abc import Iterable
 from typing import Annotated, Any
 
+import httpx
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from jinja2 import pass_context
 
 from fangpin_console import labels
@@ -85,3 +86,10 @@ def household_label(request: Request, household: dict | None) -> str:
     place = township_name(request, household["township"]) + household["village"]
     address = f"，{household['address']}" if household.get("address") else ""
     return f"{household['head_name']}户（{place}{address}）"
+
+
+def passed_on(upstream: httpx.Response) -> Response:
+    """A file a service made (XLSX, CSV), handed on as it came: type and file name."""
+    headers = {k: v for k, v in upstream.headers.items()
+               if k.lower() in ("content-type", "content-disposition")}
+    return Response(upstream.content, headers=headers)
