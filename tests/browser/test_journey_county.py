@@ -58,6 +58,8 @@ def test_county_overdue_chart_and_monthly_form(system, browser):
     expected = {r["township_name"]: sum(d["open_overdue"] for d in r["deadlines"])
                 for r in report["rows"] if r["level"] == "township"}
     assert expected["长安镇"] >= 1
+    # Every township of the county has its line, those with nothing due too.
+    assert page.locator("#overdue-table tbody tr").count() == 12
     for name, overdue in expected.items():
         row = page.locator("#overdue-table tbody tr", has=page.locator(f"td:text-is('{name}')"))
         assert int(row.locator("td").nth(1).inner_text()) == overdue, name

@@ -4,6 +4,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Request
 
+from fangpin_console import labels
 from fangpin_console.pages.kit import ApiDep, passed_on, render
 from fangpin_console.pages.reports import service
 from fangpin_console.web.session import CsrfProtect
@@ -17,7 +18,11 @@ async def overdue(request: Request, api: ApiDep, scope: Literal["year", "month"]
     """报表: deadlines overdue by township, as a chart with its table."""
     params = service.period_params(scope, request.app.state.clock.today())
     report = await api.get("monitoring", "/api/v1/reports/monitoring", **params)
-    townships, total, kinds = service.overdue_by_township(report)
+    person = request.state.signed_in
+    # A township's (or village's) report covers its own township only.
+    order = [t for t in labels.townships(request.app.state.settings.county_config)
+             if person.role == "county" or t[0] == person.township]
+    townships, total, kinds = service.overdue_by_township(report, order)
     return render(request, "reports/overdue.html", townships=townships, total=total,
                   kinds=kinds, chart=service.chart_data(townships, kinds), report=report,
                   scope=scope, scopes=SCOPES)

@@ -23,10 +23,11 @@ def period_params(scope: str, today: date) -> dict[str, str]:
     return {"from": date(today.year, 1, 1).isoformat(), "to": today.isoformat()}
 
 
-def overdue_by_township(report: dict[str, Any]) -> tuple[list[TownshipLine], TownshipLine,
-                                                           list[str]]:
-    """One line per township (the report's township rows), the county line, and the deadline
-    kinds that have anything overdue (the chart's series)."""
+def overdue_by_township(report: dict[str, Any], townships_in_order: list[tuple[str, str]]
+                        ) -> tuple[list[TownshipLine], TownshipLine, list[str]]:
+    """One line per township of the county file (in its order; a township the report has no
+    row for has nothing due), the county line, and the deadline kinds that have anything
+    overdue (the chart's series)."""
     def line(row: dict[str, Any], name: str) -> TownshipLine:
         out = TownshipLine(name)
         for d in row.get("deadlines", []):
@@ -39,8 +40,8 @@ def overdue_by_township(report: dict[str, Any]) -> tuple[list[TownshipLine], Tow
                     "open_overdue"]
         return out
 
-    townships = [line(r, r.get("township_name") or r.get("township") or "")
-                 for r in report["rows"] if r["level"] == "township"]
+    rows = {r["township"]: r for r in report["rows"] if r["level"] == "township"}
+    townships = [line(rows.get(code, {}), name) for code, name in townships_in_order]
     total = line(report["total"], "合计")
     kinds = sorted({k for t in townships for k in t.by_kind})
     return townships, total, kinds
