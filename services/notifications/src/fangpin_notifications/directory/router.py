@@ -10,6 +10,8 @@ from fangpin_notifications.directory.models import (
     PersonCreate,
     PersonRead,
     PersonUpdate,
+    TestMessage,
+    TestResult,
     UnitCreate,
     UnitRead,
     UnitUpdate,
@@ -69,3 +71,11 @@ async def update_person(person_id: str, body: PersonUpdate, session: SessionDep,
     person = await service.update_person(session, person_id, body, principal, clock.now())
     notifier.after_commit(session, notifier.directory.invalidate)
     return person
+
+
+@router.post("/units/{code}/test-message", response_model=TestResult)
+async def test_message(code: str, body: TestMessage, session: SessionDep, principal: County,
+                       notifier: NotifierDep, clock: ClockDep) -> TestResult:
+    """Sends a test message to the unit on one channel now: does the address reach it?"""
+    return await service.send_test(session, notifier, code, body.channel, principal,
+                                   clock.now())
