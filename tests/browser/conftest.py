@@ -27,7 +27,7 @@ from fangpin_common.testing import COUNTY_CONFIG, TEST_JWKS, settings_for
 
 from .support import COUNTY, PASSWORD, PEOPLE, TODAY, VILLAGES
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--lang=zh-CN",
                  "--disable-component-update", "--no-first-run"]
 
 
