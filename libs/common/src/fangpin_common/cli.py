@@ -57,6 +57,27 @@ def cmd_token(args: argparse.Namespace) -> None:
     print(asyncio.run(operations.operator_token(principal, timedelta(hours=args.hours))))
 
 
+def cmd_user_add(args: argparse.Namespace) -> None:
+    from fangpin_common.errors import DomainError, NotFound
+    from fangpin_console import operations
+
+    try:
+        password = asyncio.run(operations.add_user(args.username, args.name or args.username,
+                                                   args.unit, admin=args.admin))
+    except (DomainError, NotFound) as exc:
+        sys.exit(f"refused: {exc.message}")
+    print(f"account {args.username} created; one-time password (shown once, to be changed "
+          f"at the first sign-in): {password}")
+
+
+def cmd_keys_rotate(args: argparse.Namespace) -> None:
+    from fangpin_console import operations
+
+    kid = asyncio.run(operations.rotate_keys())
+    print(f"new signing key {kid}; tokens signed with the previous key stay valid until they "
+          "expire")
+
+
 def cmd_migrate(args: argparse.Namespace) -> None:
     for service in args.services or SERVICES:
         asyncio.run(migrations.upgrade(service, service_settings(service)))
@@ -119,7 +140,8 @@ def cmd_watch(args: argparse.Namespace) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> None:
-    """NATS (unless FANGPIN_NATS_URL names another), migrations, the four services."""
+    """NATS (unless FANGPIN_NATS_URL names another), migrations, the four services and the
+    console (with a first administrator on the first run)."""
     from fangpin_common.natsserver import NatsServer
 
     Path("var/log").mkdir(parents=True, exist_ok=True)
@@ -132,13 +154,25 @@ def cmd_run(args: argparse.Namespace) -> None:
     load_county(ServiceSettings().county_config)  # refuse a broken configuration up front
     for service in SERVICES:
         asyncio.run(migrations.upgrade(service, service_settings(service)))
+    from fangpin_console import operations
+
+    console = service_settings("console")
+    first_admin = asyncio.run(operations.ensure_first_admin(console))
+    env = dict(os.environ)
+    # The services verify tokens with the console's public keys, wherever it listens.
+    env.setdefault("FANGPIN_JWKS_URL", f"http://{console.host}:{console.port}/.well-known/jwks.json")
     for service in SERVICES:
         s = service_settings(service)
         proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory",
                                  f"fangpin_{service}.main:create_app", "--host", s.host,
-                                 "--port", str(s.port), "--no-access-log"])
+                                 "--port", str(s.port), "--no-access-log"], env=env)
         children.append((service, proc))
         print(f"{service:<14} http://{s.host}:{s.port}  (docs: /docs, metrics: /metrics)")
+    print(f"Console (sign in here): http://{console.host}:{console.port}/login")
+    if first_admin is not None:
+        # Shown this once and stored nowhere: it must be changed at the first sign-in.
+        username, password = first_admin
+        print(f"First administrator: {username}  one-time password: {password}")
     print("Ctrl-C stops everything.")
 
     stopping = False
@@ -173,7 +207,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="fangpin", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("token", help="print a bearer token signed with the local key")
+    p = sub.add_parser("token", help="print a bearer token signed with the console's key")
     p.add_argument("--role", required=True, choices=ROLES)
     p.add_argument("--township", help="乡镇名称或代码")
     p.add_argument("--village", help="村（社区）代码")
@@ -182,6 +216,22 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--sub", help="the user id recorded in the audit log")
     p.add_argument("--hours", type=int, default=12)
     p.set_defaults(func=cmd_token)
+
+    p = sub.add_parser("user", help="accounts of the console")
+    user = p.add_subparsers(dest="user_command", required=True)
+    p = user.add_parser("add", help="add an account with a one-time password")
+    p.add_argument("username")
+    p.add_argument("--name", help="显示名称（姓名）")
+    p.add_argument("--unit", action="append", required=True,
+                   help="unit code of the directory, e.g. county.rural_revitalisation, "
+                        "township.450224103 (repeat only where the county allows two roles)")
+    p.add_argument("--admin", action="store_true", help="may manage accounts and sessions")
+    p.set_defaults(func=cmd_user_add)
+
+    p = sub.add_parser("keys", help="the console's signing keys")
+    keys = p.add_subparsers(dest="keys_command", required=True)
+    p = keys.add_parser("rotate", help="sign with a new key from now on")
+    p.set_defaults(func=cmd_keys_rotate)
 
     p = sub.add_parser("migrate", help="bring each service's database to the latest schema")
     p.add_argument("services", nargs="*", help=", ".join(SERVICES))
@@ -201,7 +251,7 @@ def main(argv: list[str] | None = None) -> None:
                    help="replay what the streams hold, then stop")
     p.set_defaults(func=cmd_watch)
 
-    p = sub.add_parser("run", help="run NATS and the four services in the foreground")
+    p = sub.add_parser("run", help="run NATS, the four services and the console")
     p.set_defaults(func=cmd_run)
 
     args = parser.parse_args(argv)

@@ -165,7 +165,7 @@ class KeySet:
                 continue
             try:
                 key = jwt.PyJWK(entry)
-            except jwt.PyJWTError as exc:
+            except (jwt.PyJWTError, ValueError, TypeError) as exc:
                 log.warning("JWKS entry skipped", extra={"fields": {"kid": entry.get("kid"),
                                                                     "error": str(exc)}})
                 continue

@@ -11,7 +11,6 @@ from urllib.parse import quote
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy import select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fangpin_common import migrations
@@ -19,9 +18,11 @@ from fangpin_common.clock import Clock
 from fangpin_common.service import ServiceSpec, build_app
 from fangpin_common.tokens import KeySet, Verifier
 from fangpin_console.accounts.models import Account, ApiClient  # noqa: F401
+from fangpin_console.accounts.router import router as accounts_router
 from fangpin_console.accounts.rules import Throttle
 from fangpin_console.api import ApiError
 from fangpin_console.keys.models import SigningKeyRow  # noqa: F401
+from fangpin_console.oauth.router import router as oauth_router
 from fangpin_console.pages import PAGE_ROUTERS
 from fangpin_console.runtime import Console, KeyCache
 from fangpin_console.sessions import rules as session_rules
@@ -35,7 +36,7 @@ SPEC = ServiceSpec(
     name="console",
     title="Fangpin console",
     description="工作台：账号、登录、令牌签发，以及县、乡、村工作人员使用的页面。",
-    routers=[web_router, *PAGE_ROUTERS],
+    routers=[oauth_router, accounts_router, web_router, *PAGE_ROUTERS],
 )
 
 
@@ -104,7 +105,3 @@ def install_page_errors(app: FastAPI) -> None:
         return templates.TemplateResponse(request, "error.html", {"message": exc.message},
                                           status_code=status)
 
-
-async def has_accounts(app: FastAPI) -> bool:
-    async with Console.of(app).db.session() as db:
-        return (await db.execute(select(Account.id).limit(1))).first() is not None

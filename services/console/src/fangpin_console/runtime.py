@@ -32,8 +32,13 @@ class KeyCache:
 
     async def ring(self, force: bool = False) -> keys.KeyRing:
         if force or self._ring is None or time.monotonic() - self._loaded > self.reload_seconds:
-            async with self.db.unit_of_work() as session:
-                self._ring = await keys.ensure_key(session, datetime.now(UTC), self.grace)
+            # A read: this runs inside requests that may hold the (SQLite) write turn.
+            async with self.db.session() as session:
+                found = await keys.ring(session, datetime.now(UTC), self.grace)
+            if found is None:  # only at the first start
+                async with self.db.unit_of_work() as session:
+                    found = await keys.ensure_key(session, datetime.now(UTC), self.grace)
+            self._ring = found
             self._loaded = time.monotonic()
         return self._ring
 

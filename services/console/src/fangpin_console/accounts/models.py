@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, Column
-from sqlmodel import Field
+from sqlmodel import Field, SQLModel
 
 from fangpin_common.db import UTCDateTime
 from fangpin_common.ids import new_id
@@ -47,3 +47,56 @@ class ApiClient(Base, table=True):
     disabled: bool = False
     created_at: datetime = Field(sa_type=UTCDateTime)
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# -- API shapes ---------------------------------------------------------------------------------
+class AccountCreate(SQLModel):
+    username: str = Field(min_length=2, max_length=64)
+    display_name: str = Field(min_length=1, max_length=64)
+    units: list[str] = Field(min_length=1, max_length=4)
+    is_admin: bool = False
+
+
+class AccountRead(SQLModel):
+    id: str
+    username: str
+    display_name: str
+    units: list[str]
+    is_admin: bool
+    disabled: bool
+    must_change_password: bool
+    locked_until: datetime | None
+    created_at: datetime
+    last_sign_in_at: datetime | None
+
+
+class AccountCreated(AccountRead):
+    # Shown once: the person signs in with it and must change it at once.
+    one_time_password: str
+
+
+class PasswordReset(SQLModel):
+    account_id: str
+    one_time_password: str
+
+
+class ClientCreate(SQLModel):
+    client_id: str = Field(min_length=2, max_length=64)
+    name: str = Field(min_length=1, max_length=100)
+    # A department unit of the directory; none for the provincial platform.
+    unit: str | None = Field(default=None, max_length=64)
+
+
+class ClientRead(SQLModel):
+    id: str
+    client_id: str
+    name: str
+    role: str
+    unit: str | None
+    disabled: bool
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class ClientCreated(ClientRead):
+    client_secret: str  # shown once

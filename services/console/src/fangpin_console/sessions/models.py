@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Field
+from sqlmodel import Field, SQLModel
 
 from fangpin_common.db import UTCDateTime
 from fangpin_console.base import Base
@@ -28,3 +28,17 @@ class Session(Base, table=True):
     revoked_reason: str | None = Field(default=None, max_length=32)
     client_address: str | None = Field(default=None, max_length=64)
     user_agent: str | None = Field(default=None, max_length=255)
+
+
+class SessionRead(SQLModel):
+    id: str
+    account_id: str
+    kind: str
+    unit: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    revoked_reason: str | None
+    client_address: str | None
+    user_agent: str | None
