@@ -113,6 +113,7 @@ class Call:
     path: str
     status: int
     seconds: float
+    started: float = 0.0  # perf_counter at the start (calls of a page may overlap)
 
 
 class Api:
@@ -136,13 +137,24 @@ class Api:
             response = await self._http.request(method, self._bases[service] + path,
                                                  params=params, json=json, headers=headers)
         except httpx.HTTPError as exc:
-            self.calls.append(Call(service, method, path, 0, time.perf_counter() - started))
+            self.calls.append(Call(service, method, path, 0, time.perf_counter() - started,
+                                   started))
             raise ApiError(503, "服务暂时不可用，请稍后再试") from exc
         self.calls.append(Call(service, method, path, response.status_code,
-                               time.perf_counter() - started))
+                               time.perf_counter() - started, started))
         if response.status_code >= 400:
             raise _error(response)
         return response
+
+    def waiting_seconds(self) -> float:
+        """Wall time spent waiting for the services: overlapping calls count once."""
+        total, end = 0.0, float("-inf")
+        for c in sorted(self.calls, key=lambda c: c.started):
+            finish = c.started + c.seconds
+            if finish > end:
+                total += finish - max(c.started, end)
+                end = finish
+        return total
 
     async def get(self, service: Service, path: str, **params: Any) -> Any:
         return (await self.request(service, "GET", path, params=params)).json()

@@ -3,6 +3,7 @@ domain data. It alone holds the signing key; the domain services verify with its
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -77,7 +78,25 @@ def create_app(settings: ConsoleSettings | None = None, clock: Clock | None = No
 
     app.router.lifespan_context = lifespan
     install_page_errors(app)
+    install_server_timing(app)
     return app
+
+
+def install_server_timing(app: FastAPI) -> None:
+    """`Server-Timing: api;dur=…, page;dur=…`: how much of a page's time went to the services'
+    APIs (browsers' developer tools show it; bench/console_pages.py reads it)."""
+
+    @app.middleware("http")
+    async def server_timing(request: Request, call_next):
+        started = time.perf_counter()
+        response = await call_next(request)
+        api = getattr(request.state, "api", None)
+        if api is not None:
+            spent = api.waiting_seconds() * 1000
+            total = (time.perf_counter() - started) * 1000
+            response.headers["Server-Timing"] = (
+                f"api;dur={spent:.2f};desc=\"{len(api.calls)} calls\", page;dur={total:.2f}")
+        return response
 
 
 def install_page_errors(app: FastAPI) -> None:

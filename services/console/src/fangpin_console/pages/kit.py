@@ -62,10 +62,25 @@ templates.env.globals.update(
     kind_name=labels.kind_name, state_name=lambda s: labels.STATES.get(s, s))
 
 
-async def households_by_id(api: Api, ids: Iterable[str | None]) -> dict[str, dict]:
+# Past this many households a page reads whole villages (one call each) rather than one
+# call per household.
+BY_VILLAGE_FROM = 8
+
+
+async def households_by_id(api: Api, ids: Iterable[str | None],
+                           places: Iterable[tuple[str | None, str | None]] = ()
+                           ) -> dict[str, dict]:
     """The households behind ids (reminders, cases and warnings carry only the id); one the
-    person may not see, or that is gone, is left out."""
+    person may not see, or that is gone, is left out. `places` (township, village) where the
+    ids are likely to be let many be read in a few list calls."""
     wanted = sorted({i for i in ids if i})
+    found: dict[str, dict] = {}
+    villages = sorted({p for p in places if p[0] and p[1]})
+    if len(wanted) >= BY_VILLAGE_FROM and villages:
+        lists = await asyncio.gather(*(
+            api.get("monitoring", "/api/v1/households", township=t, village=v, limit=500)
+            for t, v in villages))
+        found = {h["id"]: h for listed in lists for h in listed if h["id"] in set(wanted)}
 
     async def one(household_id: str) -> dict | None:
         try:
@@ -75,8 +90,11 @@ async def households_by_id(api: Api, ids: Iterable[str | None]) -> dict[str, dic
                 return None
             raise
 
-    found = await asyncio.gather(*(one(i) for i in wanted))
-    return {i: h for i, h in zip(wanted, found, strict=True) if h}
+    missing = [i for i in wanted if i not in found]
+    for i, h in zip(missing, await asyncio.gather(*(one(i) for i in missing)), strict=True):
+        if h:
+            found[i] = h
+    return found
 
 
 def household_label(request: Request, household: dict | None) -> str:

@@ -46,3 +46,6 @@ def _lookup(values, path: str):
 
 
 templates.env.globals["lookup"] = _lookup
+
+# Templates change with a deployment, not while it runs: no file checks on every page.
+templates.env.auto_reload = False

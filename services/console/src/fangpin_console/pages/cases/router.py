@@ -21,7 +21,8 @@ async def cases(request: Request, api: ApiDep, status: str = "open", helper: str
                           status=None if status == "all" else status, limit=500)
     if helper == "none":
         found = [c for c in found if not c["helpers"]]
-    households = await households_by_id(api, (c["household_id"] for c in found))
+    households = await households_by_id(api, (c["household_id"] for c in found),
+                                        ((c["township"], c["village"]) for c in found))
     rows = [(c, household_label(request, households.get(c["household_id"]))) for c in found]
     return render(request, "cases/list.html", rows=rows, status=status, helper=helper,
                   statuses=CASE_STATUS)

@@ -26,7 +26,8 @@ NOTICES = {"started": "已核实拟纳入，识别程序已开始。", "step": "
 async def identifications(request: Request, api: ApiDep, status: str = "in_progress"):
     found = await api.get("monitoring", "/api/v1/identifications",
                           status=None if status == "all" else status, limit=500)
-    households = await households_by_id(api, (i["household_id"] for i in found))
+    households = await households_by_id(api, (i["household_id"] for i in found),
+                                        ((i["township"], i["village"]) for i in found))
     rows = [(i, household_label(request, households.get(i["household_id"]))) for i in found]
     return render(request, "identifications/list.html", rows=rows, status=status,
                   statuses=IDENT_STATUS)

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 
 from fangpin_console import labels
 from fangpin_console.pages.kit import ApiDep, render
@@ -12,15 +12,27 @@ from fangpin_console.web.session import CsrfProtect
 router = APIRouter(tags=["pages"], dependencies=[CsrfProtect], include_in_schema=False)
 
 
+PAGE = 50
+
+
 @router.get("/reminders")
 async def inbox(request: Request, api: ApiDep,
                 state: Literal["unread", "read", "acknowledged", "resolved", "all"] = "unread",
-                timing: Literal["overdue", "due_soon", "all"] = "all"):
-    items = await service.load(request, api, None if state == "all" else state, limit=500)
-    if timing != "all":
-        items = [r for r in items if r.timing == timing]
+                timing: Literal["overdue", "due_soon", "all"] = "all",
+                page: Annotated[int, Query(ge=1, le=100)] = 1):
+    """提醒: the inbox, 50 a page; the timing filter is the console's (the inbox has none)."""
+    wanted = None if state == "all" else state
+    if timing == "all":
+        raw = await api.get("notifications", "/api/v1/inbox", state=wanted, limit=PAGE + 1,
+                            offset=(page - 1) * PAGE)
+    else:
+        raw = [r for r in await api.get("notifications", "/api/v1/inbox", state=wanted,
+                                        limit=500)
+               if (labels.timing(r["event_type"]) if not r.get("overdue") else "overdue")
+               == timing][(page - 1) * PAGE:page * PAGE + 1]
+    items = await service.present(request, api, raw[:PAGE])
     return render(request, "reminders/inbox.html", items=items, state=state, timing=timing,
-                  states=labels.STATES)
+                  states=labels.STATES, page=page, more=len(raw) > PAGE)
 
 
 @router.post("/reminders/{reminder_id}/{act}")

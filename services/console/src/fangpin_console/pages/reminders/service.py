@@ -28,10 +28,6 @@ class Reminder:
     when: str
     link: str
 
-    @property
-    def open(self) -> bool:
-        return self.state in OPEN_STATES
-
 
 def link_for(item: dict[str, Any]) -> str:
     """The page of the thing a reminder is about."""
@@ -50,14 +46,9 @@ def link_for(item: dict[str, Any]) -> str:
     return f"/reminders?state={item['state']}"
 
 
-async def load(request: Request, api: Api, state: str | None = None,
-               limit: int = 200) -> list[Reminder]:
-    raw = await api.get("notifications", "/api/v1/inbox", state=state, limit=limit)
-    return await present(request, api, raw)
-
-
 async def present(request: Request, api: Api, raw: list[dict[str, Any]]) -> list[Reminder]:
-    households = await households_by_id(api, (r.get("household_id") for r in raw))
+    households = await households_by_id(api, (r.get("household_id") for r in raw),
+                                        ((r.get("township"), r.get("village")) for r in raw))
     out = []
     for r in raw:
         household = households.get(r.get("household_id") or "")
@@ -67,7 +58,7 @@ async def present(request: Request, api: Api, raw: list[dict[str, Any]]) -> list
                                      r.get("township")) + (r.get("village") or "")
         out.append(Reminder(
             id=r["id"], kind=labels.kind_name(r["event_type"]),
-            timing="overdue" if r.get("overdue") else labels.timing(r["event_type"]),
+            timing=_timing(r),
             title=labels.readable(r.get("title") or "", names) or labels.kind_name(
                 r["event_type"]),
             body=labels.readable(r["body"], names), household=label, place=place,
@@ -76,14 +67,31 @@ async def present(request: Request, api: Api, raw: list[dict[str, Any]]) -> list
     return out
 
 
-def due_summary(reminders: list[Reminder]) -> dict[str, Any]:
-    """Counts and lists of what is due soon and overdue, by kind (open reminders only)."""
-    open_due = [r for r in reminders if r.open and r.timing in ("overdue", "due_soon")]
+def _timing(item: dict[str, Any]) -> str:
+    return "overdue" if item.get("overdue") else labels.timing(item["event_type"])
+
+
+async def workbench(request: Request, api: Api, shown: int) -> dict[str, Any]:
+    """What is due soon and overdue (open reminders), counted by kind over the whole inbox;
+    only the items listed are looked up and presented."""
+    raw = await api.get("notifications", "/api/v1/inbox", limit=500)
+    open_due = [r for r in raw if r["state"] in OPEN_STATES
+                and _timing(r) in ("overdue", "due_soon")]
     by_kind: dict[str, Counter] = {}
     for r in open_due:
-        by_kind.setdefault(r.kind, Counter())[r.timing] += 1
+        by_kind.setdefault(labels.kind_name(r["event_type"]), Counter())[_timing(r)] += 1
+    overdue = [r for r in open_due if _timing(r) == "overdue"]
+    due_soon = [r for r in open_due if _timing(r) == "due_soon"]
+    listed = {r["id"] for r in overdue[:shown] + due_soon[:shown]}
+    unread = [r for r in raw if r["state"] == "unread" and r["id"] not in {
+        r["id"] for r in open_due}]
+    presented = {r.id: r for r in await present(
+        request, api, overdue[:shown] + due_soon[:shown] + unread[:shown])}
     return {
-        "overdue": [r for r in open_due if r.timing == "overdue"],
-        "due_soon": [r for r in open_due if r.timing == "due_soon"],
+        "overdue": [presented[r["id"]] for r in overdue[:shown]], "overdue_count": len(overdue),
+        "due_soon": [presented[r["id"]] for r in due_soon[:shown]],
+        "due_soon_count": len(due_soon),
+        "unread": [presented[r["id"]] for r in unread[:shown] if r["id"] not in listed],
+        "unread_count": sum(r["state"] == "unread" for r in raw),
         "by_kind": sorted(by_kind.items(), key=lambda kv: (-kv[1]["overdue"], kv[0])),
     }

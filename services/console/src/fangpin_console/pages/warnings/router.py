@@ -20,7 +20,8 @@ async def warnings(request: Request, api: ApiDep,
     """Warnings to verify (县、乡镇): department matches, visits' and households' own clues."""
     found = await api.get("monitoring", "/api/v1/warnings",
                           status=None if status == "all" else status, limit=500)
-    households = await households_by_id(api, (w["household_id"] for w in found))
+    households = await households_by_id(api, (w["household_id"] for w in found),
+                                        ((w["township"], w["village"]) for w in found))
     rows = [(w, household_label(request, households.get(w["household_id"]))) for w in found]
     return render(request, "warnings/list.html", rows=rows, status=status,
                   statuses=WARNING_STATUS)

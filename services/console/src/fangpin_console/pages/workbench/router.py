@@ -7,6 +7,7 @@ from fangpin_console.pages.kit import ApiDep, render
 from fangpin_console.pages.reminders import service as reminders
 from fangpin_console.web.session import CsrfProtect
 
+SHOWN = 10  # items listed per kind of list; the counts cover them all
 router = APIRouter(tags=["pages"], dependencies=[CsrfProtect], include_in_schema=False)
 
 
@@ -14,15 +15,14 @@ router = APIRouter(tags=["pages"], dependencies=[CsrfProtect], include_in_schema
 async def workbench(request: Request, api: ApiDep):
     """我的工作台: what is due soon and overdue for my unit, and my unread reminders."""
     try:
-        items = await reminders.load(request, api, limit=500)
+        found = await reminders.workbench(request, api, SHOWN)
         unavailable = None
     except ApiError as exc:
         # The landing page stays usable (links, sign-out) while a service is down.
         if exc.status < 500:
             raise
-        items, unavailable = [], exc.message
-    summary = reminders.due_summary(items)
-    shown = {r.id for r in summary["overdue"] + summary["due_soon"]}
-    return render(request, "workbench/index.html", **summary, unavailable=unavailable,
-                  unread_count=sum(r.state == "unread" for r in items),
-                  unread=[r for r in items if r.state == "unread" and r.id not in shown][:10])
+        found, unavailable = {"overdue": [], "due_soon": [], "unread": [], "by_kind": [],
+                              "overdue_count": 0, "due_soon_count": 0, "unread_count": 0}, \
+            exc.message
+    return render(request, "workbench/index.html", **found, shown=SHOWN,
+                  unavailable=unavailable)
