@@ -30,6 +30,12 @@ def test_other_township_household_stays_hidden(system, browser):
     page.goto("/households?q=罗秀英")
     assert "罗秀英" not in page.locator("#households, main").first.inner_text() or \
         "没有找到" in page.locator("main").inner_text()
+    # Links edited by hand answer in Chinese, never with JSON or an English error.
+    for path, words in (("/reminders?state=bogus", "参数有误"), ("/no-such-page", "没有找到"),
+                        ("/cases/no-such-case", "不存在")):
+        response = page.goto(path)
+        assert response.status in (404, 422), path
+        assert words in page.locator("main").inner_text(), path
     assert not guard.outside
     context.close()
 

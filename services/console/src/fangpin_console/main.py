@@ -3,6 +3,7 @@ domain data. It alone holds the signing key; the domain services verify with its
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,7 +12,8 @@ from urllib.parse import quote
 
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fangpin_common import migrations
@@ -32,6 +34,8 @@ from fangpin_console.settings import ConsoleSettings
 from fangpin_console.web import session as web_session
 from fangpin_console.web.router import router as web_router
 from fangpin_console.web.templating import mount_static, templates
+
+log = logging.getLogger("fangpin.console")
 
 SPEC = ServiceSpec(
     name="console",
@@ -114,6 +118,27 @@ def install_page_errors(app: FastAPI) -> None:
             else "没有找到这个页面"
         return templates.TemplateResponse(request, "error.html", {"message": message},
                                           status_code=exc.status_code)
+
+    default_invalid = app.exception_handlers.get(RequestValidationError)
+
+    @app.exception_handler(RequestValidationError)
+    async def page_input(request: Request, exc: RequestValidationError):
+        """A page's link edited by hand (a bad filter, page number …): a Chinese page."""
+        if "text/html" not in request.headers.get("accept", "") or request.url.path.startswith(
+                ("/api/", "/oauth", "/.well-known")):
+            return await default_invalid(request, exc)
+        return templates.TemplateResponse(request, "error.html",
+                                          {"message": "链接中的参数有误，请从菜单重新进入"},
+                                          status_code=422)
+
+    @app.exception_handler(Exception)
+    async def page_failure(request: Request, exc: Exception):
+        # Logged by the server; the person reads Chinese, never a trace.
+        log.exception("page failed", exc_info=exc)
+        if "text/html" not in request.headers.get("accept", ""):
+            return PlainTextResponse("Internal Server Error", status_code=500)
+        return templates.TemplateResponse(request, "error.html",
+                                          {"message": "系统出错了，请稍后再试"}, status_code=500)
 
     @app.exception_handler(ApiError)
     async def service_refused(request: Request, exc: ApiError):
