@@ -128,3 +128,25 @@ def test_symmetric_or_unusable_keys_are_never_trusted():
         TEST_KEY.public_jwk()]})
     assert keys.cached("hs") is None and keys.cached("broken") is None
     assert keys.cached("enc") is None and keys.cached("test-key") is not None
+
+
+async def test_a_verified_token_is_checked_again_for_expiry_and_revocation():
+    from fangpin_common.settings import ServiceSettings
+    from fangpin_common.tokens import InvalidToken, Verifier
+
+    verifier = Verifier(ServiceSettings(_env_file=None, jwt_leeway_seconds=0),
+                        KeySet(static=jwks_of([TEST_KEY])))
+    county = Principal(sub="x", role="county")
+    token = mint(TEST_KEY, county, issuer="fangpin", ttl=timedelta(seconds=1), sid="s1")
+    assert (await verifier.principal(token)).sub == "x"
+    assert (await verifier.principal(token)).sub == "x"  # from the verified-token cache
+    verifier.revocations.add("s1", datetime.now(UTC) + timedelta(minutes=1))
+    with pytest.raises(InvalidToken):
+        await verifier.principal(token)
+    other = mint(TEST_KEY, county, issuer="fangpin", ttl=timedelta(seconds=1))
+    await verifier.principal(other)
+    import asyncio
+
+    await asyncio.sleep(1.1)
+    with pytest.raises(InvalidToken):
+        await verifier.principal(other)

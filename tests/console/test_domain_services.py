@@ -152,7 +152,10 @@ async def test_key_rotation_old_tokens_stay_valid_new_ones_use_the_new_key(
         assert (await monitoring.get("/admin/outbox", headers=auth(expired))).status_code == 401
 
         # After the grace period the old key is no longer published, and once the service's
-        # cached copy is stale it refuses what the old key signed.
+        # cached copy is stale it refuses what the old key signs (a token it already verified
+        # stays valid until it expires, which the grace period guarantees is past).
+        late = mint(old_key, runtime.principal("lu.qiang", LEAD), issuer="fangpin",
+                    ttl=timedelta(minutes=15))
         async with app.state.db.unit_of_work() as session:
             await session.execute(update(SigningKeyRow).where(SigningKeyRow.kid == old_kid)
                                   .values(retired_at=datetime.now(UTC) - timedelta(hours=25)))
@@ -160,5 +163,5 @@ async def test_key_rotation_old_tokens_stay_valid_new_ones_use_the_new_key(
         published = (await console.get("/.well-known/jwks.json")).json()
         assert [k["kid"] for k in published["keys"]] == [new_kid]
         await asyncio.sleep(0.6)
-        assert (await monitoring.get("/admin/outbox", headers=auth(old))).status_code == 401
+        assert (await monitoring.get("/admin/outbox", headers=auth(late))).status_code == 401
         assert (await monitoring.get("/admin/outbox", headers=auth(new))).status_code == 200

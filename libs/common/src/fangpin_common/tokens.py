@@ -255,6 +255,11 @@ class Verifier:
         # Extra checks of the issuing service (the console refuses a session revoked in its
         # own database even before the event comes back).
         self.session_check: Callable[[str], Awaitable[bool]] | None = None
+        # Tokens whose signature was checked, by their exact text (a forged one never matches):
+        # a session sends the same token for minutes, and the signature check is most of the
+        # cost of a request's authentication. Expiry and revocation are checked on every use.
+        self._verified: dict[str, tuple[dict[str, Any], Principal | None]] = {}
+        self.cache_size = 20_000
 
     @classmethod
     def from_settings(cls, settings: ServiceSettings, county: County | None = None,
@@ -267,6 +272,29 @@ class Verifier:
         return cls(settings, keys, county)
 
     async def claims(self, token: str) -> dict[str, Any]:
+        hit = self._verified.get(token)
+        if hit is not None:
+            claims = hit[0]
+            if claims["exp"] + self.leeway <= time.time():
+                del self._verified[token]
+                raise InvalidToken("expired")
+            await self._check_session(claims)
+            return claims
+        claims = await self._verify(token)
+        await self._check_session(claims)
+        if len(self._verified) >= self.cache_size:
+            self._verified.clear()
+        self._verified[token] = (claims, None)
+        return claims
+
+    async def _check_session(self, claims: dict[str, Any]) -> None:
+        sid = claims.get("sid")
+        if self.revocations.revoked(sid):
+            raise InvalidToken(f"session {sid} revoked")
+        if sid and self.session_check is not None and not await self.session_check(sid):
+            raise InvalidToken(f"session {sid} not active")
+
+    async def _verify(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -284,15 +312,19 @@ class Verifier:
                 options={"require": ["exp", "iat", "sub"], "verify_aud": bool(self.audience)})
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from exc
-        sid = claims.get("sid")
-        if self.revocations.revoked(sid):
-            raise InvalidToken(f"session {sid} revoked")
-        if sid and self.session_check is not None and not await self.session_check(sid):
-            raise InvalidToken(f"session {sid} not active")
         return claims
 
     async def principal(self, token: str) -> Principal:
         claims = await self.claims(token)
+        hit = self._verified.get(token)
+        if hit is not None and hit[1] is not None:
+            return hit[1]
+        principal = self._principal(claims)
+        if hit is not None:
+            self._verified[token] = (claims, principal)
+        return principal
+
+    def _principal(self, claims: dict[str, Any]) -> Principal:
         if self.unit_claim:
             unit = claims.get(self.unit_claim)
             if not isinstance(unit, str) or self.county is None:
