@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -175,7 +176,9 @@ def system(nats_server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sy
     console_settings = settings_for(
         ConsoleSettings, database, nats_server.url, port=ports["console"], county_config=county,
         auto_migrate=True, **{f"{name}_url": urls[name] for name, *_ in domain})
-    console_keys = asyncio.run(prepare_console(console_settings))
+    # In a thread of its own: this thread may hold another event loop (pytest-asyncio's).
+    with ThreadPoolExecutor(1) as pool:
+        console_keys = pool.submit(asyncio.run, prepare_console(console_settings)).result()
     # The services trust the console's key (pages) and the tests' key (seeding by API).
     jwks = json.dumps({"keys": json.loads(TEST_JWKS)["keys"] + console_keys["keys"]})
     servers: list[ServerThread] = []
@@ -194,8 +197,10 @@ def system(nats_server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sy
             server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Chromium for one module: Playwright's sync API keeps an event loop of its own in this
+    thread while it is open, which the asyncio tests of other modules must not meet."""
     executable = shutil.which("chromium")
     if executable is None:
         pytest.fail("chromium is not installed (apt-get install -y chromium fonts-noto-cjk)")
