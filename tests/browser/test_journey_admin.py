@@ -66,7 +66,7 @@ def test_admin_adds_person_and_tests_the_robot(system, browser):
         expect(page.locator('[data-field="wecom_webhook"] .error')).to_be_visible()
         page.fill("#f-wecom_webhook", robot_url)
         page.get_by_role("button", name="保存").click()
-        page.wait_for_url(re.compile(r"done=saved"))
+        page.wait_for_url(re.compile(r"done=saved"), wait_until="load")
         assert page.locator("#f-wecom_webhook").input_value() == robot_url
         page.locator("#test-messages li", has_text="企业微信群机器人").get_by_role(
             "button", name="发送测试消息").click()

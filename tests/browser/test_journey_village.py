@@ -86,6 +86,7 @@ def test_village_cadre_registers_and_visits(system, browser):
     page.fill("#f-members\\.0\\.birth_date", "1980-01-01")
     shoot(page, "j1-register-wrong-id")
     page.get_by_role("button", name="登记").click()
+    page.wait_for_load_state("load")  # the re-rendered form's scripts run before typing
     server_error = page.locator('[data-field="members.0.id_number"] .error:not([data-local])')
     assert f"应为 {good[17]}" in server_error.inner_text()
     page.fill("#f-members\\.0\\.id_number", good)
