@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fangpin_monitoring.households.rules import check_digit
 
 from .support import OTHER_TOWNSHIP_CLERK, TOWNSHIP_CLERK, new_page, shoot, sign_in
@@ -44,5 +46,19 @@ def test_other_township_household_stays_hidden(system, browser):
     sign_in(page, TOWNSHIP_CLERK)
     page.goto(f"/households/{household['id']}")
     assert "罗秀英户" in page.locator("h1").inner_text()
+    # …and corrects it: the whole household goes back with the ETag read for the form.
+    page.get_by_role("link", name="修改户信息").click()
+    assert page.locator("#f-members\\.0\\.name").input_value() == "罗秀英"
+    page.fill("#f-address", "八组3号")
+    page.check('input[name="disaster_hit"][value="true"]')
+    page.get_by_role("button", name="保存").click()
+    page.wait_for_url(re.compile(r"done=saved"))
+    facts = page.locator("dl.facts").first.inner_text()
+    assert "八组3号" in facts and "受灾" in facts
+    shoot(page, "j5-household-edited")
+    saved = system.call("monitoring", "GET", f"/api/v1/households/{household['id']}",
+                        TOWNSHIP_CLERK.token)
+    assert saved["revision"] == household["revision"] + 1
+    assert [m["labour_capacity"] for m in saved["members"]] == ["弱劳力"]
     assert not guard.outside
     context.close()

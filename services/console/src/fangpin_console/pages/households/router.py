@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
 from fangpin_console import labels
@@ -43,7 +43,7 @@ async def new(request: Request, _: ApiDep):
 
 @router.post("/households/new")
 async def register(request: Request, api: ApiDep):
-    body = unflatten(await request.form(), booleans=("members.*.in_school",))
+    body = unflatten(await request.form(), booleans=BOOLEANS)
     person = request.state.signed_in
     # A township or village person registers in their own area (the service checks it too).
     body.setdefault("township", person.township)
@@ -59,7 +59,9 @@ async def register(request: Request, api: ApiDep):
     return RedirectResponse(f"/households/{created['id']}?done=registered", status_code=303)
 
 
-NOTICES = {"registered": "农户已登记。", "visited": "走访已记录。",
+BOOLEANS = ("members.*.in_school", "members.*.deceased", "relocation_site",
+            "whole_household_dibao", "dangerous_house_renovation", "disaster_hit")
+NOTICES = {"saved": "户信息已保存。", "registered": "农户已登记。", "visited": "走访已记录。",
            "risk": "走访已记录；发现的风险已作为预警报送乡镇核实。"}
 
 
@@ -111,3 +113,47 @@ async def record_visit(request: Request, api: ApiDep, household_id: str):
             if exc.status != 409:  # an open clue of this risk already waits for verification
                 raise
     return RedirectResponse(f"/households/{household_id}?done=risk", status_code=303)
+
+
+def _edit_form(request: Request, household_id: str, values: dict, errors: dict[str, str],
+               etag: str | None, message: str | None = None, status_code: int = 200):
+    return render(
+        request, "households/new.html", status_code=status_code, values=values, errors=errors,
+        message=message, etag=etag, heading="修改户信息", submit="保存",
+        action=f"/households/{household_id}/edit",
+        townships=labels.townships(request.app.state.settings.county_config), **CHOICES)
+
+
+def _may_edit(request: Request) -> None:
+    # A village sees resident IDs masked, so it cannot send the full household back.
+    if request.state.signed_in.role not in ("county", "township"):
+        raise HTTPException(403, "户信息由乡镇或县级修改；村级请在走访中记录家庭变化")
+
+
+@router.get("/households/{household_id}/edit")
+async def edit(request: Request, api: ApiDep, household_id: str):
+    _may_edit(request)
+    household, etag = await api.get_with_etag("monitoring", f"/api/v1/households/{household_id}")
+    return _edit_form(request, household_id, household, {}, etag)
+
+
+@router.post("/households/{household_id}/edit")
+async def save(request: Request, api: ApiDep, household_id: str):
+    """The whole household replaced (the service's PUT), sent with the ETag read for the form:
+    someone else's change in between is a 412, not a lost update."""
+    _may_edit(request)
+    form = await request.form()
+    etag = str(form.get("etag") or "") or None
+    body = unflatten(form, booleans=BOOLEANS, skip=("csrf_token", "etag"))
+    try:
+        await api.put("monitoring", f"/api/v1/households/{household_id}", json=body, etag=etag)
+    except ApiError as exc:
+        if exc.status == 412:
+            # Show what is there now, with the new ETag, and say why.
+            current, fresh = await api.get_with_etag("monitoring",
+                                                     f"/api/v1/households/{household_id}")
+            return _edit_form(request, household_id, current, {}, fresh, exc.message, 412)
+        if not exc.fields:
+            raise
+        return _edit_form(request, household_id, body, exc.fields, etag, exc.message, 422)
+    return RedirectResponse(f"/households/{household_id}?done=saved", status_code=303)
