@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 VENV := .venv
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-fast lint bench bench-monitoring migrate events clean
+.PHONY: setup run test test-fast lint bench bench-auth bench-monitoring migrate events clean
 
 # uv itself comes from the package registry into .tools/ when the machine has none.
 .tools/bin/uv:
@@ -39,6 +39,10 @@ lint: setup
 
 bench: setup
 	$(VENV)/bin/python bench/outbox_relay.py
+
+# An authorised read against the same read without authentication (target ratio ≥ 0.9).
+bench-auth: setup
+	$(VENV)/bin/python bench/auth_overhead.py
 
 # Monitoring at 10k, 100k and 1M persons (many minutes); e.g. BENCH_ARGS="--sizes 10k,100k".
 BENCH_ARGS ?=

@@ -206,3 +206,43 @@ async def test_accounts_get_units_of_the_directory(console):
     listed = (await console.get("/api/v1/accounts", headers=admin)).json()
     assert [a["username"] for a in listed] == ["admin", "lan.fang"]
     assert all("password_hash" not in a for a in listed)
+
+
+async def test_two_units_where_the_county_allows_it(database, nats_server, tmp_path):
+    from fangpin_common.testing import COUNTY_CONFIG, running
+    from fangpin_console.main import create_app
+
+    from .conftest import console_settings
+
+    county = tmp_path / "county.yaml"
+    county.write_text(COUNTY_CONFIG.read_text(encoding="utf-8").replace(
+        "    multiple_units: []", "    multiple_units: [[township, department]]"),
+        encoding="utf-8")
+    app = create_app(console_settings(database, nats_server.url, county_config=county))
+    async with running(app) as client:
+        client.app = app
+        admin = await admin_bearer(client)
+        both = await client.post("/api/v1/accounts", headers=admin, json={
+            "username": "wei.ming", "display_name": "韦明",
+            "units": [f"township.{TOWNSHIP}", "county.education"]})
+        assert both.status_code == 201, both.text
+        one_time = both.json()["one_time_password"]
+        async with app.state.db.unit_of_work() as session:  # as if changed at first sign-in
+            from fangpin_console.accounts.models import Account
+
+            account = await session.get(Account, both.json()["id"])
+            account.must_change_password = False
+        # Each sign-in acts for one unit: the first by default, or the one asked for.
+        default = await password_grant(client, "wei.ming", one_time)
+        chosen = await password_grant(client, "wei.ming", one_time, unit="county.education")
+        other = await password_grant(client, "wei.ming", one_time, unit="county.health")
+
+        def claims(answer):
+            return jwt.decode(answer.json()["access_token"], options={"verify_signature": False})
+
+        assert claims(default)["role"] == "township"
+        assert (claims(chosen)["role"], claims(chosen)["department"]) == (
+            "department", "county.education")
+        assert other.status_code == 400
+        signed = await sign_in(client, "wei.ming", one_time)
+        assert signed.status_code == 303

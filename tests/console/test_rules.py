@@ -98,3 +98,22 @@ def test_more_than_one_unit_only_where_the_county_allows():
     county = load_county(COUNTY_CONFIG)
     assert rules.units_problems(["township.450224103", "county.civil_affairs"], county) == [
         "本县不允许一人兼任这些单位的角色"]
+
+
+def test_a_session_ends_when_revoked_past_its_end_or_idle():
+    from fangpin_console.sessions import rules as session_rules
+    from fangpin_console.sessions.models import Session
+
+    def session(**kw) -> Session:
+        return Session(id="s", account_id="a", kind="web", secret_hash="h", csrf_token="c",
+                       unit="u", created_at=NOW, last_seen_at=kw.pop("seen", NOW),
+                       expires_at=NOW + timedelta(hours=12), **kw)
+
+    idle = timedelta(minutes=120)
+    assert session_rules.active(session(), NOW + timedelta(minutes=119), idle)
+    assert not session_rules.active(session(), NOW + timedelta(minutes=120), idle)
+    assert session_rules.active(session(), NOW + timedelta(hours=11), None)  # API: no idle limit
+    assert not session_rules.active(session(), NOW + timedelta(hours=12), None)
+    assert not session_rules.active(session(revoked_at=NOW), NOW, idle)
+    assert not session_rules.worth_touching(NOW, NOW + timedelta(seconds=59))
+    assert session_rules.worth_touching(NOW, NOW + timedelta(seconds=60))

@@ -19,7 +19,8 @@ from fangpin_common.natsserver import binary, free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
-SERVICES = {"monitoring": 8001, "employment": 8002, "industry": 8003, "notifications": 8004}
+SERVICES = {"monitoring": 8001, "employment": 8002, "industry": 8003, "notifications": 8004,
+            "console": 8005}
 
 # Labels Prometheus adds to every scraped series (target labels of the scrape configs).
 TARGET_LABELS = {"job", "instance", "service", "pod"}
@@ -210,7 +211,8 @@ def output_labels(expr: str, series: dict[str, set[str]]) -> set[str]:
 
 # --- a nats-server running deploy/nats -------------------------------------------------------
 
-NATS_USERS = ("monitoring", "employment", "industry", "notifications", "departments", "admin")
+NATS_USERS = ("monitoring", "employment", "industry", "notifications", "console", "departments",
+              "admin")
 
 
 def nats_password_env() -> dict[str, str]:

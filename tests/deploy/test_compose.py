@@ -93,7 +93,10 @@ def test_service_environment_gives_the_settings_the_code_expects(service, monkey
     assert settings.resolved_database_url().endswith("@postgres:5432/fangpin")
     assert settings.nats_url == (f"nats://{service}:{example_env()[f'NATS_{service.upper()}_PASSWORD']}"
                                  "@nats:4222")
-    assert settings.jwt_secret == example_env()["JWT_SECRET"]
+    # No shared secret: the console signs, every other service trusts its public keys.
+    assert "FANGPIN_JWT_SECRET" not in env
+    if service != "console":
+        assert settings.jwks_url == "http://console:8005/.well-known/jwks.json"
     assert str(settings.county_config) == "/etc/fangpin/county.yaml"
     mounts = compose()["services"][service]["volumes"]
     assert "./config/county.yaml:/etc/fangpin/county.yaml:ro" in mounts
@@ -104,11 +107,11 @@ def test_secrets_are_required_and_documented_in_the_example():
     required = set(re.findall(r"\$\{(\w+):\?", text))
     referenced = set(re.findall(r"\$\{(\w+)", text))
     example = example_env()
-    assert {"POSTGRES_PASSWORD", "JWT_SECRET", "GRAFANA_ADMIN_PASSWORD"} <= required
+    assert {"POSTGRES_PASSWORD", "NATS_CONSOLE_PASSWORD", "GRAFANA_ADMIN_PASSWORD"} <= required
     assert referenced <= set(example), referenced - set(example)
     # Without the .env the stack does not start with a default secret.
     with pytest.raises(KeyError):
-        interpolate(compose()["x-fangpin-env"]["FANGPIN_JWT_SECRET"], {})
+        interpolate(compose()["x-fangpin-env"]["FANGPIN_DATABASE_URL"], {})
     # The example's names do not collide with the services' own FANGPIN_* settings (a .env at
     # the repository root is also read by `make run`).
     for key in example:

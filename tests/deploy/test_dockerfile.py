@@ -265,7 +265,7 @@ def test_image_migrates_and_serves_readyz(tmp_path, tmp_path_factory, deploy_nat
     http_port = free_port()
     env = image.run_env(FANGPIN_DATABASE_URL=database, FANGPIN_NATS_URL=deploy_nats.url(service),
                         FANGPIN_HOST="127.0.0.1", FANGPIN_PORT=str(http_port),
-                        FANGPIN_JWT_SECRET="deploy-test-secret", FANGPIN_LOG_LEVEL="WARNING")
+                        FANGPIN_LOG_LEVEL="WARNING")
     proc = subprocess.Popen(["sh", "-c", image.cmd], env=env, cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:

@@ -114,7 +114,10 @@ def test_service_deployment_and_service(service):
     check_fangpin_env(service, set(env))
     assert env["FANGPIN_PORT"]["value"] == str(port)
     assert env["FANGPIN_DATABASE_URL"]["valueFrom"]["secretKeyRef"]["key"] == "database-url"
-    assert env["FANGPIN_JWT_SECRET"]["valueFrom"]["secretKeyRef"]["key"] == "jwt-secret"
+    # No shared signing secret: the console holds the key, the others read its JWKS.
+    assert "FANGPIN_JWT_SECRET" not in env
+    if service != "console":
+        assert env["FANGPIN_JWKS_URL"]["value"] == "http://console:8005/.well-known/jwks.json"
     assert env["NATS_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == \
         f"nats-{service}-password"
     assert env["FANGPIN_NATS_URL"]["value"] == f"nats://{service}:$(NATS_PASSWORD)@nats:4222"

@@ -239,3 +239,33 @@ async def test_unknown_or_anonymous_clients_are_refused(deploy_nats, user, passw
         nc = await nats.connect(url, max_reconnect_attempts=0, allow_reconnect=False,
                                 connect_timeout=3)
         await nc.close()
+
+
+async def test_services_hear_the_consoles_session_revocations(deploy_nats):
+    """With their own users, the four services follow the console's `session.revoked` (an
+    ordered consumer with flow control), as their verifiers do in production."""
+    from datetime import UTC, datetime, timedelta
+
+    from fangpin_common.events.console import SessionRevoked, SessionRevokedData
+    from fangpin_common.tokens import REVOKED_SUBJECT, Revocations, follow_revocations
+
+    console = await start_bus(deploy_nats, "console")
+    domain = [s for s in SERVICES if s != "console"]
+    buses = {s: await start_bus(deploy_nats, s) for s in domain}
+    heard = {s: Revocations() for s in domain}
+    tasks = [asyncio.create_task(follow_revocations(buses[s], heard[s], buses[s].settings,
+                                                    retry_seconds=0.2)) for s in domain]
+    try:
+        now = datetime.now(UTC)
+        event = SessionRevoked(data=SessionRevokedData(
+            session_id="s-deploy", reason="revoked", revoked_at=now,
+            not_after=now + timedelta(minutes=15)))
+        ack = await console.js.publish(REVOKED_SUBJECT, event.to_json(), timeout=5)
+        assert ack.stream == "FANGPIN_CONSOLE"
+        await eventually(lambda: all(heard[s].revoked("s-deploy") for s in domain), timeout=15)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for bus in [console, *buses.values()]:
+            await bus.close()

@@ -357,6 +357,7 @@ async def follow_revocations(bus: Any, revocations: Revocations, settings: Servi
     window = timedelta(minutes=settings.access_token_minutes,
                        seconds=settings.jwt_leeway_seconds + 60)
     await bus.ready.wait()
+    delay, warned = retry_seconds, False
     while True:
         sub = None
         try:
@@ -365,6 +366,7 @@ async def follow_revocations(bus: Any, revocations: Revocations, settings: Servi
                 REVOKED_SUBJECT, stream=CONSOLE_STREAM, ordered_consumer=True,
                 idle_heartbeat=5.0, config=ConsumerConfig(
                     deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=start))
+            delay, warned = retry_seconds, False
             async for msg in sub.messages:
                 try:
                     event = parse_event(msg.data)
@@ -376,12 +378,14 @@ async def follow_revocations(bus: Any, revocations: Revocations, settings: Servi
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 (no console stream yet, NATS down: retry)
-            log.info("session revocations not followed yet",
-                     extra={"fields": {"error": repr(exc)}})
+            (log.debug if warned else log.info)(
+                "session revocations not followed yet", extra={"fields": {"error": repr(exc)}})
+            warned = True
         finally:
             if sub is not None:
                 try:
                     await sub.unsubscribe()
                 except Exception:  # noqa: BLE001
                     pass
-        await asyncio.sleep(retry_seconds)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 30.0)

@@ -42,7 +42,9 @@ async def login_form(request: Request, next: str | None = None) -> Response:
 @router.post("/login", response_class=HTMLResponse)
 async def login(request: Request, username: Annotated[str, Form(max_length=64)],
                 password: Annotated[str, Form(max_length=256)],
-                next: Annotated[str | None, Form()] = None) -> Response:
+                next: Annotated[str | None, Form()] = None,
+                unit: Annotated[str | None, Form(max_length=64)] = None) -> Response:
+    """`unit`: which of the person's units this session acts for (the first by default)."""
     console = Console.from_request(request)
     target = safe_next(next)
     address = request.client.host if request.client else None
@@ -54,11 +56,12 @@ async def login(request: Request, username: Annotated[str, Form(max_length=64)],
         outcome = await accounts.sign_in(
             db, username=username.strip(), password=password, now=now,
             max_failures=settings.sign_in_max_failures,
-            lockout=timedelta(minutes=settings.lockout_minutes), client_address=address)
+            lockout=timedelta(minutes=settings.lockout_minutes), client_address=address,
+            unit=unit or None)
         if outcome.ok:
             account = outcome.account
             assert account is not None
-            unit = account.units[0]
+            unit = unit or account.units[0]
             row, secret = await sessions.sign_in(
                 db, account_id=account.id, username=account.username,
                 role=console.principal(account.username, unit).role, unit=unit, kind="web",
