@@ -134,6 +134,14 @@ def test_township_verifies_identifies_and_assigns_helper(system, browser):
         shoot(page, "j2-reminder-resolved")
         page.goto("/")
         expect(page.locator("#due-soon")).not_to_contain_text("潘桂兰户")
+        # The household's page tells the whole story.
+        page.goto(case_url)
+        page.locator("dl.facts a").first.click()
+        expect(page.locator("main")).to_contain_text("黄帮扶")
+        timeline = page.locator("#timeline")
+        for what in ("风险预警", "县级确认：通过", "纳入监测", "安排帮扶责任人"):
+            expect(timeline).to_contain_text(what)
+        shoot(page, "j2-household-story")
         assert not guard.outside
         context.close()
     finally:

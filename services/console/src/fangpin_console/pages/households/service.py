@@ -77,6 +77,12 @@ async def page(api: Api, household_id: str) -> dict[str, Any]:
     cases = [c for c in cases if c["household_id"] == household_id]
     warnings = [w for w in warnings if w["household_id"] == household_id]
     idents = [i for i in idents if i["household_id"] == household_id]
+    # The cases list has no household filter and stops at 500: a case this household's
+    # identification opened is read directly, however many cases the area has.
+    known = {c["id"] for c in cases}
+    cases += [c for c in await asyncio.gather(*(
+        api.get("monitoring", f"/api/v1/cases/{i['case_id']}") for i in idents
+        if i.get("case_id") and i["case_id"] not in known))]
     timeline = [Event(v["visited_on"], "走访", f"{v['visitor_name']}"
                       + ("，发现风险：" + "、".join(v["risk_types"]) if v["risk_found"]
                          else "，未发现风险")) for v in visits]
