@@ -100,6 +100,8 @@ async def page(api: Api, household_id: str) -> dict[str, Any]:
     for c in cases:
         timeline += [Event(h["assigned_on"], "安排帮扶责任人", h["name"], f"/cases/{c['id']}")
                      for h in c["helpers"]]
-    timeline.sort(key=lambda e: e.on, reverse=True)
+    # Newest first; within a day, the later step of the story first (they were added in order).
+    timeline = [e for _, e in sorted(enumerate(timeline), key=lambda p: (p[1].on, p[0]),
+                                     reverse=True)]
     return {"household": household, "visits": visits, "cases": cases, "warnings": warnings,
             "identifications": idents, "timeline": timeline}
