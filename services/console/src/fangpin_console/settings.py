@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from fangpin_common.settings import ServiceSettings
 
 
@@ -44,3 +46,11 @@ class ConsoleSettings(ServiceSettings):
 
     # The first administrator, made on the first `fangpin run` with a one-time password.
     first_admin_username: str = "admin"
+
+    # The console owns no domain data: every page reads and writes through these services.
+    monitoring_url: str = "http://127.0.0.1:8001"
+    employment_url: str = "http://127.0.0.1:8002"
+    industry_url: str = "http://127.0.0.1:8003"
+    notifications_url: str = "http://127.0.0.1:8004"
+    # A page waits this long for a service before showing "服务暂时不可用".
+    api_timeout_seconds: float = Field(default=15.0, gt=0, le=120)

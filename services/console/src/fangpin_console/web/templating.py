@@ -30,3 +30,22 @@ templates.env.globals["csrf_token"] = _csrf_token
 
 def mount_static(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+
+def _lookup(values, path: str):
+    """`members.0.name` in a nested form value (what the person typed, shown back)."""
+    current = values
+    for part in path.split("."):
+        if isinstance(current, list) and part.isdigit() and int(part) < len(current):
+            current = current[int(part)]
+        elif isinstance(current, dict):
+            current = current.get(part)
+        else:
+            return None
+    return current
+
+
+templates.env.globals["lookup"] = _lookup
+
+# Templates change with a deployment, not while it runs: no file checks on every page.
+templates.env.auto_reload = False

@@ -150,3 +150,15 @@ class UnitRead(SQLModel):
     revision: int
     edited_at: datetime | None
     people: list[PersonRead] = []
+
+
+class TestMessage(SQLModel):
+    channel: Literal["email", "wecom", "dingtalk", "webhook", "sms"] = Field(
+        description="email 邮件 / wecom 企业微信群机器人 / dingtalk 钉钉群机器人 / webhook / sms")
+
+
+class TestResult(SQLModel):
+    channel: str
+    sent: bool
+    status: str | None = None
+    detail: str

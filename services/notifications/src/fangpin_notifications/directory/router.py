@@ -11,6 +11,8 @@ from fangpin_notifications.directory.models import (
     PersonCreate,
     PersonRead,
     PersonUpdate,
+    TestMessage,
+    TestResult,
     UnitCreate,
     UnitRead,
     UnitUpdate,
@@ -94,3 +96,11 @@ async def update_person(person_id: str, body: PersonUpdate, session: SessionDep,
     notifier.after_commit(session, notifier.directory.invalidate)
     revisions.set_etag(response, person.revision)
     return person
+
+
+@router.post("/units/{code}/test-message", response_model=TestResult)
+async def test_message(code: str, body: TestMessage, session: SessionDep, principal: County,
+                       notifier: NotifierDep, clock: ClockDep) -> TestResult:
+    """Sends a test message to the unit on one channel now: does the address reach it?"""
+    return await service.send_test(session, notifier, code, body.channel, principal,
+                                   clock.now())

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from datetime import datetime
 from uuid import NAMESPACE_URL, uuid5
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
@@ -18,6 +19,7 @@ from fangpin_common.auth import Principal
 from fangpin_common.county import County
 from fangpin_common.errors import Conflict, DomainError, NotFound
 from fangpin_common.ids import new_id
+from fangpin_notifications.channels.base import ChannelError, Message
 from fangpin_notifications.directory import rules
 from fangpin_notifications.directory.models import (
     CONTACT_FIELDS,
@@ -26,6 +28,7 @@ from fangpin_notifications.directory.models import (
     PersonCreate,
     PersonRead,
     PersonUpdate,
+    TestResult,
     UnitCreate,
     UnitRead,
     UnitUpdate,
@@ -273,3 +276,39 @@ async def update_person(session: AsyncSession, person_id_: str, body: PersonUpda
 
 
 assert set(CONTACT_FIELDS) >= set(rules.CHECKS)
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+CHANNEL_NAMES = {"email": "邮件", "wecom": "企业微信群机器人", "dingtalk": "钉钉群机器人",
+                 "webhook": "Webhook", "sms": "短信"}
+
+
+async def send_test(session: AsyncSession, notifier, code: str, channel: str,
+                    principal: Principal, now: datetime) -> TestResult:
+    """A test message to a unit on one channel, sent at once (not a reminder, not queued), so
+    whoever sets an address sees whether it arrives."""
+    unit = await get_unit(session, code)
+    name = CHANNEL_NAMES[channel]
+    if not notifier.usable(channel):
+        raise DomainError("channel", f"本系统尚未配置{name}发送服务，请联系系统管理员")
+    entry = (await notifier.directory.get()).entries.get(code)
+    addresses = list(entry.addresses.get(channel, ())) if entry and entry.active else []
+    if not addresses:
+        raise DomainError("channel", f"{unit.name}尚未设置{name}地址")
+    message = Message(
+        delivery_id=new_id(), channel=channel, unit=code, unit_name=unit.name,
+        title="【测试消息】防贫监测提醒",
+        body=f"【测试消息】这是发给{unit.name}的{name}测试消息（{principal.sub} 于 "
+             f"{now.astimezone(SHANGHAI):%Y-%m-%d %H:%M} 发送）。收到即表示提醒可以送达。",
+        event_id=new_id(), event_type="fangpin.notifications.test", rule=None)
+    policy = notifier.settings.policy(channel)
+    try:
+        status = await notifier.channels[channel].send(
+            message, addresses, entry.secrets if entry else {}, policy.timeout_seconds)
+    except ChannelError as exc:
+        return TestResult(channel=channel, sent=False, status=exc.status,
+                          detail=f"发送失败：{exc}")
+    await audit.record(session, principal, entity_type="unit", entity_id=code,
+                       action="test_message", before=None,
+                       after={"channel": channel, "status": status}, now=now)
+    return TestResult(channel=channel, sent=True, status=status, detail=f"已发送（{status}）")
