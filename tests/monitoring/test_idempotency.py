@@ -12,11 +12,13 @@ from sqlalchemy import func, select, update
 from fangpin_common.idempotency import IdempotencyKeys, purge_expired
 from fangpin_common.tables import IDEMPOTENCY_KEYS, OUTBOX
 from fangpin_common.testing import auth, eventually, token_for
+from fangpin_monitoring.cases.models import Case
 from fangpin_monitoring.households.models import Household
 
 from .conftest import household, member
 
 TOWNSHIP = auth(token_for("township", "板榄镇"))
+PLATFORM = auth(token_for("platform"))
 
 
 async def households(client) -> int:
@@ -58,6 +60,25 @@ async def test_a_cut_post_retried_with_its_key_creates_one_household(monitoring)
     registry = monitoring.app.state.metrics.registry
     assert sum(s.value for m in registry.collect() if m.name == "fangpin_events_published"
                for s in m.samples if s.name.endswith("_total")) == 1
+
+
+async def test_a_cut_inclusion_retried_with_its_key_opens_one_case(monitoring):
+    """A case opens through a POST too (the platform's inclusion): cut after its commit and
+    retried with the same key, one case and the first answer."""
+    created = await monitoring.post("/api/v1/households", json=household(), headers=TOWNSHIP)
+    body = {"inclusions": [{"household_id": created.json()["id"], "inclusion_date": "2024-04-10",
+                            "category": "边缘易致贫户", "risk_types": ["因病"]}]}
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    url = "/api/v1/identifications/platform-inclusions"
+    transport = httpx.ASGITransport(app=cut_after_commit(monitoring.app))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as cut_client:
+        with pytest.raises(ConnectionResetError):
+            await cut_client.post(url, json=body, headers=PLATFORM | key)
+    retry = await monitoring.post(url, json=body, headers=PLATFORM | key)
+    assert retry.status_code == 200 and retry.headers["idempotency-replayed"] == "true"
+    async with monitoring.app.state.db.session() as session:
+        cases = (await session.execute(select(Case.id))).scalars().all()
+    assert cases == [retry.json()[0]["case_id"]]
 
 
 async def test_the_same_key_with_another_body_is_refused_in_chinese(monitoring):
