@@ -21,8 +21,10 @@ async def test_test_message_reaches_the_robot(database, nats_server, tmp_path, r
         assert r.json()["detail"][0]["loc"] == ["body", "channel"]
         assert "尚未设置企业微信群机器人地址" in r.json()["detail"][0]["msg"]
 
-        r = await client.patch(f"/api/v1/directory/units/{TOWNSHIP_UNIT}",
-                               json={"wecom_webhook": receiver.url("/wecom")}, headers=COUNTY)
+        unit = f"/api/v1/directory/units/{TOWNSHIP_UNIT}"
+        etag = (await client.get(unit, headers=COUNTY)).headers["etag"]
+        r = await client.patch(unit, json={"wecom_webhook": receiver.url("/wecom")},
+                               headers=COUNTY | {"If-Match": etag})
         assert r.status_code == 200, r.text
         r = await client.post(path, json={"channel": "wecom"}, headers=TOWNSHIP)
         assert r.status_code == 403
